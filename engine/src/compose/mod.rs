@@ -1,0 +1,80 @@
+//! Composers turn what a turn knows (persona, message, history, retrieved passages, catalog) into
+//! a reply. [`GroundedComposer`] needs no model and never states a fact it did not read; model
+//! composers plug in through the same [`Composer`] trait.
+
+mod grounded;
+
+use serde::{Deserialize, Serialize};
+
+pub use grounded::GroundedComposer;
+
+use crate::catalog::CatalogItem;
+use crate::error::Result;
+use crate::persona::Persona;
+use crate::retrieval::Hit;
+use crate::store::MessageRow;
+
+/// Everything a composer may read for one turn.
+pub struct ComposeInput<'a> {
+    /// The tenant's persona.
+    pub persona: &'a Persona,
+    /// ISO 4217 currency of the catalog.
+    pub currency: &'a str,
+    /// The customer's message.
+    pub message: &'a str,
+    /// Its index terms (stemmed, stop words removed), as retrieval used them.
+    pub message_terms: &'a [String],
+    /// Recent messages of the conversation, oldest first (bounded window).
+    pub history: &'a [MessageRow],
+    /// Retrieved passages, best first.
+    pub hits: &'a [Hit],
+    /// The tenant's catalog.
+    pub catalog: &'a [CatalogItem],
+    /// State carried over from the previous turn.
+    pub state: &'a ConversationState,
+    /// Term analyzer (the retrieval analyzer), for matching names and passages.
+    pub terms_of: &'a (dyn Fn(&str) -> Vec<String> + Sync),
+}
+
+/// What carries from one turn of a conversation to the next.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConversationState {
+    /// Index terms of the last question that found an answer (for follow-ups).
+    #[serde(default)]
+    pub last_terms: Vec<String>,
+    /// SKU of the catalog item last talked about ("how much is it?").
+    #[serde(default)]
+    pub last_item: Option<String>,
+}
+
+/// A composer's reply.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Composition {
+    /// Reply text.
+    pub text: String,
+    /// How the reply was chosen: `greeting`, `smalltalk`, `catalog`, `catalog_options`, `fact`,
+    /// `passage`, `clarify`, `fallback`, or a model composer's own label.
+    pub decision: String,
+    /// Retrieval documents (or `catalog:SKU`) the reply states facts from.
+    pub grounding: Vec<String>,
+    /// Tokens read.
+    pub tokens_in: u32,
+    /// Tokens written.
+    pub tokens_out: u32,
+    /// State for the next turn.
+    pub state: ConversationState,
+}
+
+/// Turns a [`ComposeInput`] into a [`Composition`].
+///
+/// Implement it to plug in a model; it must be `Send + Sync` because turns run on many threads.
+pub trait Composer: Send + Sync {
+    /// A short name recorded in traces.
+    fn name(&self) -> &str;
+
+    /// Compose the reply.
+    ///
+    /// # Errors
+    /// Any kind; the turn reports it as the turn's error.
+    fn compose(&self, input: &ComposeInput<'_>) -> Result<Composition>;
+}

@@ -1,0 +1,633 @@
+//! The engine: one handle over storage, retrieval and the composer. `Send + Sync`, cheap to clone.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::CatalogItem;
+use crate::compose::{Composer, GroundedComposer};
+use crate::contract::{ErrorBody, RespondRequest, RespondResponse};
+use crate::error::{Error, Result};
+use crate::knowledge::{self, Parsed};
+use crate::marketplace::{Document, VerticalInfo, VerticalPack};
+use crate::persona::Persona;
+use crate::retrieval::{IndexBatch, Retriever};
+use crate::store::{ChunkRow, Store};
+use crate::tenant::{Plan, Tenant, validate_tenant_id};
+
+/// Settings of an engine.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Messages of history fed to the composer each turn (the per-turn cost stays bounded however
+    /// long a conversation grows). Default 10.
+    pub history_window: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { history_window: 10 }
+    }
+}
+
+/// Builds an [`Engine`]: where it stores data, and which composer it uses.
+pub struct EngineBuilder {
+    dir: Option<PathBuf>,
+    config: Config,
+    composer: Arc<dyn Composer>,
+}
+
+impl EngineBuilder {
+    /// Store data in `dir` (created if missing): `dir/brain.db` and `dir/index/`.
+    pub fn data_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Keep everything in memory (tests, throwaway engines).
+    pub fn in_memory(mut self) -> Self {
+        self.dir = None;
+        self
+    }
+
+    /// Messages of history fed to the composer per turn.
+    pub fn history_window(mut self, n: usize) -> Self {
+        self.config.history_window = n;
+        self
+    }
+
+    /// Replace the default [`GroundedComposer`].
+    pub fn composer(mut self, composer: impl Composer + 'static) -> Self {
+        self.composer = Arc::new(composer);
+        self
+    }
+
+    /// Opens the engine.
+    ///
+    /// # Errors
+    /// `Storage` if the directory or database cannot be opened or migrated; `Retrieval` if the
+    /// index cannot be opened.
+    pub fn open(self) -> Result<Engine> {
+        let (store, retriever, created) = match &self.dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    Error::new(crate::ErrorKind::Storage, format!("cannot create data directory {}: {e}", dir.display()))
+                        .with_source(e)
+                })?;
+                let store = Store::open(&dir.join("brain.db"))?;
+                let (retriever, created) = Retriever::open(Some(&dir.join("index")))?;
+                (store, retriever, created)
+            }
+            None => {
+                let store = Store::open_in_memory()?;
+                let (retriever, created) = Retriever::open(None)?;
+                (store, retriever, created)
+            }
+        };
+        let inner = Inner { store, retriever, composer: self.composer, config: self.config, rebuilt_index: false };
+        let mut inner = inner;
+        // The index is derived data: if it is missing or out of step with brain.db, rebuild it.
+        let chunks = inner.store.chunk_count()?;
+        if chunks != inner.retriever.num_docs() || (created && chunks > 0) {
+            inner.rebuild_index()?;
+            inner.rebuilt_index = true;
+        }
+        Ok(Engine { inner: Arc::new(inner) })
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) retriever: Retriever,
+    pub(crate) composer: Arc<dyn Composer>,
+    pub(crate) config: Config,
+    rebuilt_index: bool,
+}
+
+/// An embedded Brain: tenants, their knowledge, and the `respond` turn.
+///
+/// Cheap to clone (an `Arc`); share it across threads freely — turns run concurrently.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+/// Result of [`Engine::marketplace_apply`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    /// Vertical key.
+    pub key: String,
+    /// Version now applied.
+    pub version: u32,
+    /// Version applied before, if this vertical was.
+    pub previous_version: Option<u32>,
+    /// `installed`, `updated` or `unchanged`.
+    pub status: String,
+    /// Documents in the pack.
+    pub documents: usize,
+    /// Catalog items in the pack.
+    pub catalog_items: usize,
+}
+
+/// Result of [`Engine::ingest_path`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestReport {
+    /// Files read.
+    pub files: usize,
+    /// Documents new to the tenant.
+    pub added: usize,
+    /// Documents whose content changed (their chunks were replaced).
+    pub updated: usize,
+    /// Documents whose content had not changed (skipped).
+    pub unchanged: usize,
+    /// Chunks written.
+    pub chunks: usize,
+    /// Catalog items written.
+    pub catalog_items: usize,
+}
+
+/// Progress of a long operation, for progress bars.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress<'a> {
+    /// Items done.
+    pub done: usize,
+    /// Items in all.
+    pub total: usize,
+    /// What is being worked on.
+    pub item: &'a str,
+}
+
+/// One conversation as listed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    /// Channel.
+    pub channel: String,
+    /// Participant id.
+    pub channel_user_id: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+    /// Messages stored (user and assistant).
+    pub messages: u64,
+    /// Text of the last message.
+    pub last_message: String,
+}
+
+/// Counts that describe an engine's state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EngineStats {
+    /// Tenants.
+    pub tenants: usize,
+    /// Retrieval chunks in brain.db.
+    pub chunks: u64,
+    /// Chunks in the tantivy index.
+    pub indexed_chunks: u64,
+    /// Whether opening the engine had to rebuild the index from brain.db.
+    pub rebuilt_index_on_open: bool,
+}
+
+impl Engine {
+    /// A builder with the default settings and the [`GroundedComposer`].
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder { dir: None, config: Config::default(), composer: Arc::new(GroundedComposer) }
+    }
+
+    /// Creates or opens the data directory `dir` (`dir/brain.db`, `dir/index/`).
+    ///
+    /// # Errors
+    /// `Storage` or `Retrieval` when the files cannot be opened.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Engine> {
+        Engine::builder().data_dir(dir).open()
+    }
+
+    /// An engine that keeps everything in memory.
+    ///
+    /// # Errors
+    /// `Storage` if SQLite cannot start (out of memory).
+    pub fn open_in_memory() -> Result<Engine> {
+        Engine::builder().in_memory().open()
+    }
+
+    /// Runs one conversational turn for `tenant_id`.
+    ///
+    /// # Errors
+    /// `BadRequest` for an invalid request (message names the field); `NotFound` if the tenant
+    /// does not exist or has no persona; `Storage`/`Retrieval` on internal failures. Every error
+    /// carries the request id ([`Error::request_id`]).
+    pub fn respond(&self, tenant_id: &str, request: &RespondRequest) -> Result<RespondResponse> {
+        crate::turn::run(&self.inner, tenant_id, request)
+    }
+
+    /// Runs a turn from a JSON body and returns `(http_status, json)` exactly as the wire contract:
+    /// the response object on success, the error body otherwise.
+    pub fn respond_json(&self, tenant_id: &str, body: &str) -> (u16, String) {
+        let outcome = RespondRequest::from_json(body)
+            .map_err(|e| e.with_request_id(crate::contract::new_request_id()))
+            .and_then(|req| self.respond(tenant_id, &req));
+        match outcome {
+            Ok(resp) => (200, serde_json::to_string(&resp).unwrap_or_default()),
+            Err(e) => {
+                let body = ErrorBody::from_error(&e, &crate::contract::new_request_id());
+                (e.http_status(), serde_json::to_string(&body).unwrap_or_default())
+            }
+        }
+    }
+
+    /// The stored trace of a turn, as JSON.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown request id; `Storage` on failure.
+    pub fn trace(&self, request_id: &str) -> Result<serde_json::Value> {
+        let json = self
+            .inner
+            .store
+            .trace(request_id)?
+            .ok_or_else(|| Error::not_found(format!("no trace for request id {request_id:?}")))?;
+        serde_json::from_str(&json).map_err(|e| Error::new(crate::ErrorKind::Storage, format!("stored trace is corrupt: {e}")))
+    }
+
+    // ----- tenants -----
+
+    /// Creates a tenant.
+    ///
+    /// # Errors
+    /// `BadRequest` for an invalid id or one that exists.
+    pub fn create_tenant(&self, id: &str, name: &str, plan: Plan) -> Result<()> {
+        validate_tenant_id(id)?;
+        self.inner.store.create_tenant(id, if name.is_empty() { id } else { name }, plan)
+    }
+
+    /// Every tenant, by id.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn tenants(&self) -> Result<Vec<Tenant>> {
+        self.inner.store.list_tenants()
+    }
+
+    /// Deletes a tenant and everything it owns (documents, index entries, conversations, traces).
+    ///
+    /// # Errors
+    /// `NotFound` if it does not exist.
+    pub fn delete_tenant(&self, id: &str) -> Result<()> {
+        let mut batch = self.inner.retriever.batch()?;
+        match self.inner.store.delete_tenant(id) {
+            Ok(true) => {
+                batch.delete_tenant(id);
+                batch.commit()
+            }
+            Ok(false) => {
+                batch.rollback()?;
+                Err(Error::not_found(format!("tenant {id:?} does not exist")))
+            }
+            Err(e) => {
+                batch.rollback()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// The tenant's persona.
+    ///
+    /// # Errors
+    /// `NotFound` if the tenant does not exist or has no persona.
+    pub fn persona(&self, tenant_id: &str) -> Result<Persona> {
+        let t = self.tenant_row(tenant_id)?;
+        t.persona.ok_or_else(|| Error::not_found(format!("tenant {tenant_id:?} has no persona yet")))
+    }
+
+    /// Sets the tenant's persona (for example from a TOML file of the user's own, see
+    /// [`Persona::from_toml_str`]); its business facts become retrievable.
+    ///
+    /// # Errors
+    /// `BadRequest` for an invalid persona; `NotFound` for an unknown tenant.
+    pub fn set_persona(&self, tenant_id: &str, persona: &Persona) -> Result<()> {
+        persona.validate()?;
+        self.tenant_row(tenant_id)?;
+        self.write_knowledge(|store, tx, batch| {
+            store.set_persona(tx, tenant_id, persona)?;
+            put_facts(store, tx, batch, tenant_id, persona)
+        })
+    }
+
+    fn tenant_row(&self, tenant_id: &str) -> Result<crate::store::TenantRow> {
+        self.inner.store.tenant(tenant_id)?.ok_or_else(|| Error::not_found(format!("tenant {tenant_id:?} does not exist")))
+    }
+
+    // ----- marketplace -----
+
+    /// The built-in verticals.
+    ///
+    /// # Errors
+    /// `Internal` if an embedded pack is broken.
+    pub fn marketplace(&self) -> Result<Vec<VerticalInfo>> {
+        crate::marketplace::builtin_verticals()
+    }
+
+    /// Loads the built-in vertical `key` into a tenant: persona, knowledge base, catalog and tool
+    /// config. Re-applying the same version changes nothing; a newer version (or another vertical)
+    /// replaces the previous pack's content. Documents the tenant ingested itself are kept.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown tenant, or an unknown key (the message lists the valid keys).
+    pub fn marketplace_apply(&self, tenant_id: &str, key: &str) -> Result<ApplyReport> {
+        let pack = VerticalPack::builtin(key)?;
+        self.apply_pack(tenant_id, &pack)
+    }
+
+    /// Applies a pack given as a value (the built-in ones, or a pack file of the user's own).
+    ///
+    /// # Errors
+    /// As [`Engine::marketplace_apply`].
+    pub fn apply_pack(&self, tenant_id: &str, pack: &VerticalPack) -> Result<ApplyReport> {
+        self.tenant_row(tenant_id)?;
+        let mut report = ApplyReport {
+            key: pack.key.clone(),
+            version: pack.version,
+            previous_version: None,
+            status: "installed".into(),
+            documents: pack.documents.len(),
+            catalog_items: pack.catalog.len(),
+        };
+        self.write_knowledge(|store, tx, batch| {
+            let current = store.tenant_vertical(tx, tenant_id)?.unwrap_or((None, None));
+            if current.0.as_deref() == Some(pack.key.as_str()) {
+                report.previous_version = current.1;
+                if current.1.is_some_and(|v| v >= pack.version) {
+                    report.status = "unchanged".into();
+                    report.version = current.1.unwrap_or(pack.version);
+                    return Ok(());
+                }
+                report.status = "updated".into();
+            }
+            const SOURCE: &str = "vertical";
+            // Documents: drop the previous pack's, write this pack's.
+            let keep: std::collections::HashSet<&str> = pack.documents.iter().map(|d| d.id.as_str()).collect();
+            for (doc_id, (source, _)) in store_doc_hashes(tx, tenant_id)? {
+                if source == SOURCE && !keep.contains(doc_id.as_str()) {
+                    store.delete_document(tx, tenant_id, &doc_id)?;
+                    store.delete_chunks(tx, tenant_id, &doc_id)?;
+                    batch.delete(tenant_id, &doc_id);
+                }
+            }
+            for doc in &pack.documents {
+                put_document(store, tx, batch, tenant_id, SOURCE, doc)?;
+            }
+            // Catalog.
+            let skus: std::collections::HashSet<&str> = pack.catalog.iter().map(|c| c.sku.as_str()).collect();
+            for sku in store.catalog_skus(tx, tenant_id, SOURCE)? {
+                if !skus.contains(sku.as_str()) {
+                    delete_item(store, tx, batch, tenant_id, &sku)?;
+                }
+            }
+            for item in &pack.catalog {
+                put_item(store, tx, batch, tenant_id, SOURCE, item)?;
+            }
+            store.set_vertical(tx, tenant_id, &pack.key, pack.version, &pack.currency, &pack.persona, &pack.tools)?;
+            put_facts(store, tx, batch, tenant_id, &pack.persona)
+        })?;
+        Ok(report)
+    }
+
+    // ----- knowledge -----
+
+    /// Adds or replaces one knowledge-base document (visible to the next turn).
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown tenant; `BadRequest` for an empty id.
+    pub fn put_document(&self, tenant_id: &str, doc: &Document) -> Result<()> {
+        if doc.id.trim().is_empty() {
+            return Err(Error::bad_request("document `id` must not be empty"));
+        }
+        self.tenant_row(tenant_id)?;
+        self.write_knowledge(|store, tx, batch| put_document(store, tx, batch, tenant_id, "api", doc).map(|_| ()))
+    }
+
+    /// Deletes a knowledge-base document.
+    ///
+    /// # Errors
+    /// `NotFound` if the tenant or the document does not exist.
+    pub fn delete_document(&self, tenant_id: &str, doc_id: &str) -> Result<()> {
+        self.write_knowledge(|store, tx, batch| {
+            if !store.delete_document(tx, tenant_id, doc_id)? {
+                return Err(Error::not_found(format!("tenant {tenant_id:?} has no document {doc_id:?}")));
+            }
+            store.delete_chunks(tx, tenant_id, doc_id)?;
+            batch.delete(tenant_id, doc_id);
+            Ok(())
+        })
+    }
+
+    /// Adds or replaces catalog items.
+    ///
+    /// # Errors
+    /// `BadRequest` for an invalid item; `NotFound` for an unknown tenant.
+    pub fn put_catalog_items(&self, tenant_id: &str, items: &[CatalogItem]) -> Result<()> {
+        for i in items {
+            i.validate()?;
+        }
+        self.tenant_row(tenant_id)?;
+        self.write_knowledge(|store, tx, batch| {
+            for item in items {
+                put_item(store, tx, batch, tenant_id, "api", item)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The tenant's catalog.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn catalog(&self, tenant_id: &str) -> Result<Vec<CatalogItem>> {
+        self.inner.store.catalog(tenant_id)
+    }
+
+    /// Ingests a file or a directory tree: Markdown and text files become documents (chunked),
+    /// CSV and JSON files catalog items. Incremental: an unchanged file is skipped, a changed one
+    /// has its chunks replaced. All files are parsed before anything is written, and the write is
+    /// one transaction: a bad file changes nothing.
+    ///
+    /// # Errors
+    /// `BadRequest` naming the file (and line) that cannot be read; `NotFound` for an unknown tenant.
+    pub fn ingest_path(&self, tenant_id: &str, path: impl AsRef<Path>, progress: &mut dyn FnMut(Progress<'_>)) -> Result<IngestReport> {
+        let path = path.as_ref();
+        self.tenant_row(tenant_id)?;
+        let files = knowledge::ingest_files(path)?;
+        let total = files.len() * 2;
+        let mut parsed = Vec::with_capacity(files.len());
+        for (i, (file, rel)) in files.iter().enumerate() {
+            progress(Progress { done: i, total, item: rel });
+            parsed.push((rel.clone(), knowledge::parse_file(file, rel)?));
+        }
+        let mut report = IngestReport { files: files.len(), ..Default::default() };
+        let hashes = self.inner.store.document_hashes(tenant_id)?;
+        self.write_knowledge(|store, tx, batch| {
+            for (i, (rel, p)) in parsed.iter().enumerate() {
+                progress(Progress { done: files.len() + i, total, item: rel });
+                let source = format!("file:{rel}");
+                match p {
+                    Parsed::Document(doc) => {
+                        let hash = knowledge::content_hash(&[&doc.title, &doc.body]);
+                        match hashes.get(&doc.id) {
+                            Some((_, h)) if *h == hash => report.unchanged += 1,
+                            Some(_) => {
+                                report.chunks += put_document(store, tx, batch, tenant_id, &source, doc)?;
+                                report.updated += 1;
+                            }
+                            None => {
+                                report.chunks += put_document(store, tx, batch, tenant_id, &source, doc)?;
+                                report.added += 1;
+                            }
+                        }
+                    }
+                    Parsed::Catalog(items) => {
+                        let skus: std::collections::HashSet<&str> = items.iter().map(|c| c.sku.as_str()).collect();
+                        for sku in store.catalog_skus(tx, tenant_id, &source)? {
+                            if !skus.contains(sku.as_str()) {
+                                delete_item(store, tx, batch, tenant_id, &sku)?;
+                            }
+                        }
+                        for item in items {
+                            put_item(store, tx, batch, tenant_id, &source, item)?;
+                        }
+                        report.catalog_items += items.len();
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        progress(Progress { done: total, total, item: "done" });
+        Ok(report)
+    }
+
+    /// Every conversation of a tenant, most recent first.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn conversations(&self, tenant_id: &str) -> Result<Vec<ConversationSummary>> {
+        self.inner.store.conversations(tenant_id)
+    }
+
+    /// All messages of one conversation, oldest first.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn messages(&self, tenant_id: &str, channel: crate::Channel, channel_user_id: &str) -> Result<Vec<crate::Message>> {
+        self.inner.store.messages(tenant_id, channel.as_str(), channel_user_id)
+    }
+
+    /// Counts describing the engine.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn stats(&self) -> Result<EngineStats> {
+        Ok(EngineStats {
+            tenants: self.inner.store.list_tenants()?.len(),
+            chunks: self.inner.store.chunk_count()?,
+            indexed_chunks: self.inner.retriever.num_docs(),
+            rebuilt_index_on_open: self.inner.rebuilt_index,
+        })
+    }
+
+    /// The data directory's database file, if the engine is on disk.
+    pub fn database_path(&self) -> Option<&Path> {
+        self.inner.store.path()
+    }
+
+    /// One SQLite transaction and one index batch; the index commits only after SQLite does.
+    fn write_knowledge(
+        &self,
+        f: impl FnOnce(&Store, &rusqlite::Transaction<'_>, &mut IndexBatch<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let mut batch = self.inner.retriever.batch()?;
+        let store = &self.inner.store;
+        match store.write(|tx| f(store, tx, &mut batch)) {
+            Ok(()) => batch.commit(),
+            Err(e) => {
+                batch.rollback()?;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn rebuild_index(&self) -> Result<()> {
+        let chunks = self.store.all_chunks()?;
+        let mut batch = self.retriever.batch()?;
+        batch.delete_all()?;
+        let mut i = 0;
+        while i < chunks.len() {
+            let (tenant, first) = &chunks[i];
+            let mut j = i;
+            let mut group: Vec<ChunkRow> = Vec::new();
+            while j < chunks.len() && chunks[j].0 == *tenant && chunks[j].1.doc_id == first.doc_id {
+                group.push(chunks[j].1.clone());
+                j += 1;
+            }
+            batch.put(tenant, &first.doc_id, &group)?;
+            i = j;
+        }
+        batch.commit()
+    }
+}
+
+fn store_doc_hashes(tx: &rusqlite::Transaction<'_>, tenant: &str) -> Result<Vec<(String, (String, String))>> {
+    let mut st = tx.prepare("SELECT doc_id, source, content_hash FROM documents WHERE tenant_id = ?1")?;
+    let rows = st.query_map([tenant], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn put_document(store: &Store, tx: &rusqlite::Transaction<'_>, batch: &mut IndexBatch<'_>, tenant: &str, source: &str, doc: &Document) -> Result<usize> {
+    let hash = knowledge::content_hash(&[&doc.title, &doc.body]);
+    store.put_document(tx, tenant, &doc.id, source, &doc.title, &doc.body, &hash)?;
+    let chunks = knowledge::chunk_document(doc);
+    store.put_chunks(tx, tenant, &doc.id, &chunks)?;
+    batch.put(tenant, &doc.id, &chunks)?;
+    Ok(chunks.len())
+}
+
+fn put_item(store: &Store, tx: &rusqlite::Transaction<'_>, batch: &mut IndexBatch<'_>, tenant: &str, source: &str, item: &CatalogItem) -> Result<()> {
+    store.put_catalog_item(tx, tenant, source, item)?;
+    let chunk = knowledge::catalog_chunk(item);
+    store.put_chunks(tx, tenant, &chunk.doc_id, std::slice::from_ref(&chunk))?;
+    batch.put(tenant, &chunk.doc_id, std::slice::from_ref(&chunk))
+}
+
+fn delete_item(store: &Store, tx: &rusqlite::Transaction<'_>, batch: &mut IndexBatch<'_>, tenant: &str, sku: &str) -> Result<()> {
+    store.delete_catalog_item(tx, tenant, sku)?;
+    let doc_id = format!("catalog:{sku}");
+    store.delete_chunks(tx, tenant, &doc_id)?;
+    batch.delete(tenant, &doc_id);
+    Ok(())
+}
+
+fn put_facts(store: &Store, tx: &rusqlite::Transaction<'_>, batch: &mut IndexBatch<'_>, tenant: &str, persona: &Persona) -> Result<()> {
+    let chunks = knowledge::fact_chunks(&persona.facts);
+    let keep: std::collections::HashSet<&str> = chunks.iter().map(|c| c.doc_id.as_str()).collect();
+    for old in store.chunk_doc_ids(tx, tenant, "fact")? {
+        if !keep.contains(old.as_str()) {
+            store.delete_chunks(tx, tenant, &old)?;
+            batch.delete(tenant, &old);
+        }
+    }
+    for ch in &chunks {
+        store.put_chunks(tx, tenant, &ch.doc_id, std::slice::from_ref(ch))?;
+        batch.put(tenant, &ch.doc_id, std::slice::from_ref(ch))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+
+    #[test]
+    fn engine_is_send_sync_and_clone() {
+        assert_send_sync::<Engine>();
+    }
+}

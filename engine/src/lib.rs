@@ -1,0 +1,67 @@
+//! # Brain
+//!
+//! An embeddable conversational engine. A host program links Brain and runs a customer
+//! conversation turn in-process: persona → retrieval over the tenant's knowledge base → compose →
+//! reply, with the hosted API's exact `respond` contract and error codes.
+//!
+//! ```
+//! use brain::{Channel, Engine, Plan, RespondRequest};
+//!
+//! let engine = Engine::open_in_memory()?;
+//! engine.create_tenant("acme", "Acme Parties", Plan::Starter)?;
+//! engine.marketplace_apply("acme", "party_supplies")?;
+//!
+//! let reply = engine.respond(
+//!     "acme",
+//!     &RespondRequest::new(Channel::Web, "user-abc", "How much is the Mystical Unicorn Bundle?"),
+//! )?;
+//! assert_eq!(reply.assistant_name, "Astra");
+//! assert!(reply.response.contains("$89.00"));
+//! # Ok::<(), brain::Error>(())
+//! ```
+//!
+//! ## Core concepts
+//! - [`Engine`]: one handle over a data directory (`brain.db` + tantivy `index/`); `Send + Sync`,
+//!   cheap to clone.
+//! - Tenants own a [`Persona`], a knowledge base, a catalog and a [`Plan`]; the
+//!   [marketplace](Engine::marketplace_apply) loads all of it from a built-in vertical.
+//! - [`RespondRequest`] / [`RespondResponse`] / [`ErrorBody`]: the wire contract, one source of
+//!   truth for every binding. [`Error`] carries an [`ErrorKind`] that maps to the wire code.
+//! - A turn runs as stages (see `ARCHITECTURE.md`); the reply comes from a [`Composer`], by
+//!   default the model-free [`GroundedComposer`].
+#![warn(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
+
+mod catalog;
+mod compose;
+mod contract;
+mod engine;
+mod error;
+mod knowledge;
+pub mod marketplace;
+mod persona;
+mod retrieval;
+mod store;
+mod tenant;
+mod text;
+mod turn;
+
+pub use catalog::{AttributeValue, CatalogItem, format_price};
+pub use compose::{ComposeInput, Composer, Composition, ConversationState, GroundedComposer};
+pub use contract::{
+    Channel, ErrorBody, MAX_BODY_BYTES, MAX_ID_BYTES, MAX_MESSAGE_BYTES, MAX_METADATA_BYTES, RespondRequest,
+    RespondResponse, ResponseMetadata, new_request_id,
+};
+pub use engine::{ApplyReport, Config, ConversationSummary, Engine, EngineBuilder, EngineStats, IngestReport, Progress};
+pub use error::{Error, ErrorKind, Result};
+pub use marketplace::{Document, VerticalInfo, VerticalPack};
+pub use persona::{BusinessFacts, Persona, PromptSections};
+pub use retrieval::Hit;
+pub use store::MessageRow as Message;
+pub use tenant::{Plan, Tenant};
+pub use text::count_tokens;
+pub use turn::{Trace, TraceHit};
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,1 @@
+//! The C ABI of Brain: arrives with the C ABI issue.

@@ -1,0 +1,1 @@
+//! The Python module of Brain: arrives with the Python issue.
