@@ -47,7 +47,7 @@ mod text;
 mod turn;
 
 pub use catalog::{AttributeValue, CatalogItem, format_price};
-pub use compose::{ComposeInput, Composer, Composition, ConversationState, GroundedComposer};
+pub use compose::{ComposeInput, Composer, Composition, ConversationState, GroundedComposer, QueryTerm};
 pub use contract::{
     Channel, ErrorBody, MAX_BODY_BYTES, MAX_ID_BYTES, MAX_MESSAGE_BYTES, MAX_METADATA_BYTES, RespondRequest,
     RespondResponse, ResponseMetadata, new_request_id,

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::compose::{ComposeInput, Composition, ConversationState};
+use crate::compose::{ComposeInput, Composition, ConversationState, QueryTerm};
 use crate::contract::{RespondRequest, RespondResponse, ResponseMetadata};
 use crate::engine::Inner;
 use crate::error::{Error, Result};
@@ -23,6 +23,8 @@ use crate::store::{TenantRow, TurnRecord};
 const RETRIEVE_LIMIT: usize = 8;
 /// Weight of terms carried over from the previous question in a follow-up.
 const CARRY_WEIGHT: f32 = 0.4;
+/// Weight of a synonym of a message term.
+const SYNONYM_WEIGHT: f32 = 0.6;
 
 /// What happened in a turn, stored under its request id.
 #[derive(Debug, Serialize)]
@@ -114,7 +116,7 @@ fn run_stages(engine: &Inner, tenant_id: &str, req: &RespondRequest, request_id:
 
     // 4. Retrieve: the message's terms, plus the previous question's for a follow-up.
     let analyzer = engine.retriever.analyzer();
-    let message_terms = analyzer.terms(&req.message_text);
+    let message_terms = query_terms(engine, &req.message_text);
     let query = build_query(&message_terms, &req.message_text, &state);
     let hits = engine.retriever.search(tenant_id, &query, RETRIEVE_LIMIT)?;
     clock.lap("retrieve");
@@ -185,11 +187,34 @@ fn load_tenant(engine: &Inner, tenant_id: &str) -> Result<(TenantRow, Persona)> 
 /// Words that mark a message as a follow-up to the previous question.
 const FOLLOW_UP_MARKERS: &[&str] = &["and", "also", "what about", "how about", "it", "that", "this", "they", "them", "those", "there"];
 
-fn build_query(message_terms: &[String], message: &str, state: &ConversationState) -> Vec<(String, f32)> {
+/// The message's distinct terms, weighted by IDF, with their synonyms.
+fn query_terms(engine: &Inner, message: &str) -> Vec<QueryTerm> {
+    let analyzer = engine.retriever.analyzer();
+    let mut out: Vec<QueryTerm> = Vec::new();
+    for term in analyzer.terms(message) {
+        if out.iter().any(|q| q.term == term) {
+            continue;
+        }
+        let synonyms = analyzer.synonyms(&term).to_vec();
+        let weight = std::iter::once(&term).chain(&synonyms).map(|t| engine.retriever.idf(t)).fold(0.0, f32::max);
+        out.push(QueryTerm { term, weight, synonyms });
+    }
+    out
+}
+
+fn build_query(message_terms: &[QueryTerm], message: &str, state: &ConversationState) -> Vec<(String, f32)> {
     let mut query: Vec<(String, f32)> = Vec::new();
-    for t in message_terms {
+    let mut push = |t: &str, w: f32| {
         if !query.iter().any(|(q, _)| q == t) {
-            query.push((t.clone(), 1.0));
+            query.push((t.to_string(), w));
+        }
+    };
+    for t in message_terms {
+        push(&t.term, 1.0);
+    }
+    for t in message_terms {
+        for s in &t.synonyms {
+            push(s, SYNONYM_WEIGHT);
         }
     }
     let lower = message.to_lowercase();
@@ -201,9 +226,7 @@ fn build_query(message_terms: &[String], message: &str, state: &ConversationStat
     let short = message_terms.len() <= 3;
     if (short && marked) || message_terms.is_empty() {
         for t in &state.last_terms {
-            if !query.iter().any(|(q, _)| q == t) {
-                query.push((t.clone(), CARRY_WEIGHT));
-            }
+            push(t, CARRY_WEIGHT);
         }
     }
     query
@@ -250,9 +273,11 @@ mod tests {
     #[test]
     fn follow_ups_carry_the_previous_terms_with_less_weight() {
         let state = ConversationState { last_terms: vec!["open".into()], last_item: None };
-        let q = build_query(&["sunday".into()], "What about Sunday?", &state);
+        let qt = |t: &str| QueryTerm { term: t.into(), weight: 1.0, synonyms: vec![] };
+        let q = build_query(&[qt("sunday")], "What about Sunday?", &state);
         assert_eq!(q, vec![("sunday".to_string(), 1.0), ("open".to_string(), CARRY_WEIGHT)]);
-        let q = build_query(&["deliveri".into(), "cost".into(), "london".into(), "saturday".into()], "and delivery cost to London on Saturday", &state);
+        let long = [qt("deliveri"), qt("cost"), qt("london"), qt("saturday")];
+        let q = build_query(&long, "and delivery cost to London on Saturday", &state);
         assert_eq!(q.len(), 4, "a long message stands on its own");
     }
 }

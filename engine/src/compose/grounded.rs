@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::{ComposeInput, Composer, Composition, ConversationState};
+use super::{ComposeInput, Composer, Composition, ConversationState, QueryTerm};
 use crate::catalog::{CatalogItem, format_price};
 use crate::error::Result;
 use crate::retrieval::Hit;
@@ -51,24 +51,35 @@ impl Composer for GroundedComposer {
         }
 
         let intent = intent_of(&input.message.to_lowercase());
-        let q: Vec<String> = dedup(input.message_terms);
+        let q: Vec<QueryTerm> = if input.message_terms.is_empty() {
+            // "How much is it?": no terms of its own; lean on the previous question.
+            input.state.last_terms.iter().map(|t| QueryTerm { term: t.clone(), weight: 1.0, synonyms: vec![] }).collect()
+        } else {
+            input.message_terms.to_vec()
+        };
         let catalog = match_catalog(input, &q, intent);
-        let best = best_passage(input, &q);
-        let mut state = ConversationState { last_terms: q.clone(), last_item: input.state.last_item.clone() };
+        let matched_sku = match &catalog {
+            CatalogMatch::One(item) => Some(item.sku.as_str()),
+            _ => None,
+        };
+        let best = best_passage(input, &q, matched_sku);
+        let passage_strength = best.as_ref().map_or(0.0, |(h, s)| if h.kind == "catalog" { 0.0 } else { s.coverage });
+        let mut state = ConversationState {
+            last_terms: input.message_terms.iter().map(|t| t.term.clone()).collect(),
+            last_item: input.state.last_item.clone(),
+        };
 
-        // A named catalog item with a price, stock or duration question: answer from the catalog.
-        match (&catalog, intent) {
-            (CatalogMatch::One(item), Intent::Price | Intent::Stock | Intent::Duration) => {
-                return Ok(catalog_reply(input, item, intent, read, state));
-            }
-            (CatalogMatch::One(item), Intent::General) => {
-                let passage_is_item = best.as_ref().is_some_and(|(h, _)| h.doc_id == format!("catalog:{}", item.sku));
-                let passage_strong = best.as_ref().is_some_and(|(_, s)| s.strong);
-                if passage_is_item || !passage_strong {
+        // A catalog item named more completely than any passage covers the question: answer from
+        // the catalog. A full name always wins.
+        match &catalog {
+            CatalogMatch::One(item) => {
+                let name_score = name_score(input, item, &q);
+                let is_item = best.as_ref().is_some_and(|(h, _)| h.doc_id == format!("catalog:{}", item.sku));
+                if name_score >= 0.999 || is_item || name_score >= passage_strength || intent_is_item(intent, &q) {
                     return Ok(catalog_reply(input, item, intent, read, state));
                 }
             }
-            (CatalogMatch::Many(items), Intent::Price | Intent::Stock | Intent::Duration) => {
+            CatalogMatch::Many(items) if intent != Intent::General && passage_strength < 0.5 => {
                 let text = options_reply(items, input.currency);
                 let grounding = items.iter().map(|i| format!("catalog:{}", i.sku)).collect();
                 return Ok(done(text, "catalog_options", grounding, read, state));
@@ -99,8 +110,47 @@ impl Composer for GroundedComposer {
         if hit.kind == "fact" {
             return Ok(done(hit.text.clone(), "fact", vec![hit.doc_id.clone()], read, state));
         }
-        let text = quote_passage(input, &hit.text, &q, intent);
-        Ok(done(text, "passage", vec![hit.doc_id.clone()], read, state))
+        let mut text = quote_passage(input, &hit.text, &q, intent);
+        let mut grounding = vec![hit.doc_id.clone()];
+        // A contact detail asked for by name is given even when a passage answered the rest.
+        for (doc_id, fact) in asked_facts(input) {
+            if !text.contains(fact.as_str()) {
+                text.push(' ');
+                text.push_str(&fact_sentence(&doc_id, &fact));
+                grounding.push(doc_id);
+            }
+        }
+        Ok(done(text, "passage", grounding, read, state))
+    }
+}
+
+/// A question about a named item itself ("how much is it", "is it in stock") rather than a policy.
+fn intent_is_item(intent: Intent, q: &[QueryTerm]) -> bool {
+    intent != Intent::General && q.len() <= 2
+}
+
+/// Contact details the message asks for by name: (fact doc id, value).
+fn asked_facts(input: &ComposeInput<'_>) -> Vec<(String, String)> {
+    let lower = input.message.to_lowercase();
+    let f = &input.persona.facts;
+    let mut out = Vec::new();
+    if (contains_word(&lower, "email") || contains_word(&lower, "e-mail")) && !f.email.is_empty() {
+        out.push(("fact:email".to_string(), f.email.clone()));
+    }
+    if (contains_word(&lower, "phone") || contains_word(&lower, "call you") || contains_word(&lower, "phone number")) && !f.phone.is_empty() {
+        out.push(("fact:phone".to_string(), f.phone.clone()));
+    }
+    if (contains_word(&lower, "address") || contains_word(&lower, "located") || contains_word(&lower, "where are you")) && !f.location.is_empty() {
+        out.push(("fact:location".to_string(), f.location.clone()));
+    }
+    out
+}
+
+fn fact_sentence(doc_id: &str, value: &str) -> String {
+    match doc_id {
+        "fact:email" => format!("You can email us at {value}."),
+        "fact:phone" => format!("You can call us on {value}."),
+        _ => format!("You'll find us at {value}"),
     }
 }
 
@@ -206,16 +256,25 @@ fn term_matches(q: &str, name_term: &str) -> bool {
 
 /// Finds the catalog item(s) the message names: share of the item name's terms present in the
 /// message (one typo allowed in longer words), or the item of the previous turn for "it".
-fn match_catalog<'a>(input: &ComposeInput<'a>, q: &[String], intent: Intent) -> CatalogMatch<'a> {
+fn name_match(input: &ComposeInput<'_>, item: &CatalogItem, q: &[QueryTerm]) -> (f32, usize) {
+    let name_terms = dedup(&(input.terms_of)(&item.name));
+    if name_terms.is_empty() {
+        return (0.0, 0);
+    }
+    let matched = name_terms.iter().filter(|n| q.iter().any(|t| term_matches(&t.term, n))).count();
+    (matched as f32 / name_terms.len() as f32, matched)
+}
+
+fn name_score(input: &ComposeInput<'_>, item: &CatalogItem, q: &[QueryTerm]) -> f32 {
+    name_match(input, item, q).0
+}
+
+fn match_catalog<'a>(input: &ComposeInput<'a>, q: &[QueryTerm], intent: Intent) -> CatalogMatch<'a> {
     let mut scored: Vec<(f32, usize, &CatalogItem)> = Vec::new();
     for item in input.catalog {
-        let name_terms = dedup(&(input.terms_of)(&item.name));
-        if name_terms.is_empty() {
-            continue;
-        }
-        let matched = name_terms.iter().filter(|n| q.iter().any(|t| term_matches(t, n))).count();
+        let (score, matched) = name_match(input, item, q);
         if matched > 0 {
-            scored.push((matched as f32 / name_terms.len() as f32, matched, item));
+            scored.push((score, matched, item));
         }
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
@@ -234,7 +293,8 @@ fn match_catalog<'a>(input: &ComposeInput<'a>, q: &[String], intent: Intent) -> 
         }
     }
     // "How much is it?" right after talking about an item.
-    let refers_back = q.is_empty() || q.iter().all(|t| ["one", "thing", "item"].contains(&t.as_str()));
+    let refers_back = input.message_terms.is_empty()
+        || input.message_terms.iter().all(|t| ["one", "thing", "item"].contains(&t.term.as_str()));
     if refers_back && intent != Intent::General {
         if let Some(sku) = &input.state.last_item {
             if let Some(item) = input.catalog.iter().find(|i| &i.sku == sku) {
@@ -246,6 +306,9 @@ fn match_catalog<'a>(input: &ComposeInput<'a>, q: &[String], intent: Intent) -> 
 }
 
 fn price_phrase(item: &CatalogItem, currency: &str) -> String {
+    if item.price == 0.0 {
+        return "free".to_string();
+    }
     let price = format_price(item.price, currency);
     match item.unit.as_deref().map(str::trim) {
         Some(u) if u.starts_with("per ") => format!("{price} {u}"),
@@ -270,7 +333,7 @@ fn catalog_reply(input: &ComposeInput<'_>, item: &CatalogItem, intent: Intent, r
             (None, _) => format!("Yes, we offer the {}, at {price}.", item.name),
         },
         Intent::Duration => match item.duration_minutes {
-            Some(d) => format!("The {} takes {d} minutes and costs {price}.", item.name),
+            Some(d) => format!("The {} takes {d} minutes and is {price}. {about}", item.name),
             None => format!("The {} is {price}. {about}", item.name),
         },
         Intent::Price | Intent::General => {
@@ -307,32 +370,38 @@ fn options_reply(items: &[&CatalogItem], currency: &str) -> String {
 /// How well a passage supports the message.
 #[derive(Clone, Copy, Debug)]
 struct Support {
+    /// Share of the message's weight (IDF) the passage covers.
+    coverage: f32,
     strong: bool,
 }
 
-/// The passage that best answers the message: most of its terms covered, then BM25.
-fn best_passage(input: &ComposeInput<'_>, q: &[String]) -> Option<(Hit, Support)> {
-    let q: Vec<&String> = if q.is_empty() { input.state.last_terms.iter().collect() } else { q.iter().collect() };
-    if q.is_empty() {
+/// The passage that best answers the message: most of its weighted terms covered, then BM25.
+/// Catalog entries compete only when the message names that item.
+fn best_passage(input: &ComposeInput<'_>, q: &[QueryTerm], matched_sku: Option<&str>) -> Option<(Hit, Support)> {
+    let total: f32 = q.iter().map(|t| t.weight).sum();
+    if total <= 0.0 {
         return None;
     }
     let top_score = input.hits.first()?.score.max(f32::EPSILON);
-    let mut best: Option<(f32, usize, &Hit)> = None;
+    let has_text_hit = input.hits.iter().take(CANDIDATES).any(|h| h.kind != "catalog");
+    let mut best: Option<(f32, f32, usize, &Hit)> = None;
     for hit in input.hits.iter().take(CANDIDATES) {
+        if hit.kind == "catalog" && has_text_hit && matched_sku.is_none_or(|s| hit.doc_id != format!("catalog:{s}")) {
+            continue;
+        }
         let terms: HashSet<String> = (input.terms_of)(&format!("{} {}", hit.title, hit.text)).into_iter().collect();
-        let matched = q.iter().filter(|t| terms.contains(t.as_str())).count();
-        let coverage = matched as f32 / q.len() as f32;
+        let found: Vec<&QueryTerm> = q.iter().filter(|t| t.weight > 0.0 && t.found_in(&terms)).collect();
+        let coverage = found.iter().map(|t| t.weight).sum::<f32>() / total;
         let rank = coverage + 0.25 * hit.score / top_score;
-        if best.is_none_or(|(r, _, _)| rank > r) {
-            best = Some((rank, matched, hit));
+        if best.is_none_or(|(r, ..)| rank > r) {
+            best = Some((rank, coverage, found.len(), hit));
         }
     }
-    let (_, matched, hit) = best?;
+    let (_, coverage, matched, hit) = best?;
     if matched == 0 {
         return None;
     }
-    let coverage = matched as f32 / q.len() as f32;
-    Some((hit.clone(), Support { strong: matched >= 2 || coverage >= 0.5 }))
+    Some((hit.clone(), Support { coverage, strong: matched >= 2 || coverage >= 0.4 }))
 }
 
 fn distinct_titles(hits: &[Hit], n: usize) -> Vec<&str> {
@@ -358,33 +427,39 @@ fn lower_first(s: &str) -> String {
     }
 }
 
-/// Quotes the sentences of `text` that answer the message, in their original order.
-fn quote_passage(input: &ComposeInput<'_>, text: &str, q: &[String], intent: Intent) -> String {
+/// Quotes the sentences of `text` that answer the message, in their original order. A chosen
+/// sentence that introduces a list (ends with `:`) brings the list with it.
+fn quote_passage(input: &ComposeInput<'_>, text: &str, q: &[QueryTerm], intent: Intent) -> String {
     let sents = sentences(text);
     let lower = input.message.to_lowercase();
     let quantitative = intent != Intent::General
-        || ["when", "what time", "how many", "how far", "how soon", "until", "deadline", "days"].iter().any(|w| contains_word(&lower, w));
-    let q: HashSet<&str> = q.iter().map(String::as_str).collect();
-    let mut scored: Vec<(f32, usize, usize)> = sents
+        || ["when", "what time", "how many", "how far", "how soon", "how fast", "until", "deadline", "days", "ahead"]
+            .iter()
+            .any(|w| contains_word(&lower, w));
+    let max_w = q.iter().map(|t| t.weight).fold(0.0f32, f32::max).max(f32::EPSILON);
+    let mut scored: Vec<(f32, usize)> = sents
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let terms: HashSet<String> = (input.terms_of)(s).into_iter().collect();
-            let m = terms.iter().filter(|t| q.contains(t.as_str())).count();
+            let m: f32 = q.iter().filter(|t| t.found_in(&terms)).map(|t| t.weight / max_w).sum();
             let digits = s.chars().any(|c| c.is_ascii_digit());
-            let score = m as f32 + if quantitative && digits { 0.75 } else { 0.0 } + if i == 0 { 0.1 } else { 0.0 };
-            (score, m, i)
+            let mut score = m + if quantitative && digits && m > 0.0 { 0.75 } else { 0.0 } + if i == 0 { 0.1 } else { 0.0 };
+            if s.ends_with('?') {
+                score *= 0.3; // a question in the text is not an answer
+            }
+            (score, i)
         })
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut chosen: Vec<usize> = Vec::new();
     match scored.first() {
-        Some(&(_, m, _)) if m > 0 => {
-            for &(score, m, i) in &scored {
+        Some(&(top, _)) if top > 0.2 => {
+            for &(score, i) in &scored {
                 if chosen.len() == MAX_SENTENCES {
                     break;
                 }
-                if chosen.is_empty() || (m > 0 && score >= scored[0].0 * 0.5) {
+                if chosen.is_empty() || score >= top * 0.5 {
                     chosen.push(i);
                 }
             }
@@ -392,17 +467,31 @@ fn quote_passage(input: &ComposeInput<'_>, text: &str, q: &[String], intent: Int
         _ => chosen.extend(0..sents.len().min(2)),
     }
     chosen.sort_unstable();
+    let mut with_lists: Vec<usize> = Vec::new();
+    for &i in &chosen {
+        with_lists.push(i);
+        // "Here is what you need. Each applicant provides:" followed by the list.
+        let intro = if sents[i].ends_with(':') { Some(i) } else { Some(i + 1).filter(|&n| sents.get(n).is_some_and(|s| s.ends_with(':'))) };
+        if let Some(intro) = intro {
+            with_lists.extend((intro..sents.len()).take(7));
+        }
+    }
+    with_lists.sort_unstable();
+    with_lists.dedup();
     let mut out = String::new();
-    for i in chosen {
+    for i in with_lists {
         if !out.is_empty() {
             out.push(' ');
         }
         out.push_str(&sents[i]);
-        if out.split_whitespace().count() > 80 {
+        if !sents[i].ends_with(['.', '!', '?', ':']) {
+            out.push(if out.ends_with(':') { ' ' } else { ';' });
+        }
+        if out.split_whitespace().count() > 110 {
             break;
         }
     }
-    out
+    out.trim_end_matches(';').to_string()
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ pub struct ComposeInput<'a> {
     pub currency: &'a str,
     /// The customer's message.
     pub message: &'a str,
-    /// Its index terms (stemmed, stop words removed), as retrieval used them.
-    pub message_terms: &'a [String],
+    /// Its index terms (stemmed, stop words removed) with their weights and synonyms.
+    pub message_terms: &'a [QueryTerm],
     /// Recent messages of the conversation, oldest first (bounded window).
     pub history: &'a [MessageRow],
     /// Retrieved passages, best first.
@@ -34,6 +34,24 @@ pub struct ComposeInput<'a> {
     pub state: &'a ConversationState,
     /// Term analyzer (the retrieval analyzer), for matching names and passages.
     pub terms_of: &'a (dyn Fn(&str) -> Vec<String> + Sync),
+}
+
+/// One term of the customer's message, as retrieval and composers weigh it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueryTerm {
+    /// The index term (stemmed).
+    pub term: String,
+    /// Its inverse document frequency; 0 when nothing indexed contains it or its synonyms.
+    pub weight: f32,
+    /// Index terms that stand for the same thing.
+    pub synonyms: Vec<String>,
+}
+
+impl QueryTerm {
+    /// Whether `terms` contains this term or one of its synonyms.
+    pub fn found_in(&self, terms: &std::collections::HashSet<String>) -> bool {
+        terms.contains(&self.term) || self.synonyms.iter().any(|s| terms.contains(s))
+    }
 }
 
 /// What carries from one turn of a conversation to the next.

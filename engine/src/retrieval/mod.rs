@@ -119,6 +119,23 @@ impl Retriever {
         Ok(IndexBatch { retriever: self, writer })
     }
 
+    /// Inverse document frequency of an index term over titles and bodies; 0 when no chunk has
+    /// it (the term carries no evidence either way).
+    pub(crate) fn idf(&self, term: &str) -> f32 {
+        let searcher = self.reader.searcher();
+        let f = self.fields;
+        let df = [f.title, f.body]
+            .into_iter()
+            .map(|field| searcher.doc_freq(&Term::from_field_text(field, term)).unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        if df == 0 {
+            return 0.0;
+        }
+        let n = searcher.num_docs() as f32;
+        (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln()
+    }
+
     /// Number of indexed chunks (all tenants).
     pub(crate) fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
