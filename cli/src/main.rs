@@ -1,1 +1,368 @@
-fn main(){}
+//! `brain`: operate a Brain data directory and talk to a tenant's assistant from the terminal.
+
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use brain::{Channel, Engine, Plan, RespondRequest};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "brain",
+    version,
+    about = "Brain: an embeddable conversational engine, from the command line.",
+    long_about = "Brain answers a business's customers in-process: persona → retrieval over the tenant's \
+knowledge base → reply. This command operates a data directory (brain.db + a tantivy index).",
+    after_help = "Getting started:\n  \
+brain init --tenant demo --vertical party_supplies   # a tenant with the party-supplies persona (Astra)\n  \
+brain chat --tenant demo                             # talk to Astra as a customer\n  \
+echo '{\"channel\":\"web\",\"channel_user_id\":\"u1\",\"message_text\":\"When are you open?\"}' | brain respond --tenant demo\n\n\
+Every command takes --data-dir (or BRAIN_DATA_DIR); the default is ./brain-data."
+)]
+struct Cli {
+    /// Data directory (created if missing): holds brain.db and index/.
+    #[arg(long, global = true, env = "BRAIN_DATA_DIR", default_value = "brain-data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the data directory; optionally a tenant with a marketplace vertical applied.
+    Init {
+        /// Tenant id to create (a-z, 0-9, '-', '_').
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Vertical to apply to the tenant (see `brain marketplace list`).
+        #[arg(long, requires = "tenant")]
+        vertical: Option<String>,
+        /// Plan of the new tenant: starter, pro or enterprise.
+        #[arg(long, default_value = "starter")]
+        plan: String,
+    },
+    /// The built-in verticals: persona + knowledge base + catalog + tool config.
+    Marketplace {
+        #[command(subcommand)]
+        action: MarketplaceCmd,
+    },
+    /// List, create or delete tenants.
+    Tenants {
+        #[command(subcommand)]
+        action: Option<TenantsCmd>,
+    },
+    /// Show a tenant's persona, or load one from a TOML file of your own.
+    Persona {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// A persona TOML file (a bare persona table or a pack with a [persona] table).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Ingest a file or folder: .md/.txt become documents, .csv/.json catalog items. Incremental.
+    Ingest {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// File or directory to ingest.
+        path: PathBuf,
+    },
+    /// Chat with a tenant's assistant as a customer (type a message, Enter; Ctrl-D to quit).
+    Chat {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Channel to chat on.
+        #[arg(long, default_value = "web")]
+        channel: String,
+        /// Your customer id (the conversation is kept per id).
+        #[arg(long, default_value = "cli-user")]
+        user: String,
+    },
+    /// Run one turn: a request JSON on stdin, the response JSON on stdout (the wire contract).
+    Respond {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// List a tenant's conversations, or print one.
+    Conversations {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Print the messages of the conversation of this customer id.
+        #[arg(long)]
+        user: Option<String>,
+        /// Channel of that conversation.
+        #[arg(long, default_value = "web")]
+        channel: String,
+    },
+    /// Print the trace of a turn (what each stage saw) as JSON.
+    Trace {
+        /// The request id (req_...).
+        request_id: String,
+    },
+    /// The scripted demo: a party-supplies tenant and a short conversation with Astra.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum MarketplaceCmd {
+    /// List the built-in verticals.
+    List,
+    /// Apply a vertical to a tenant (re-applying a newer version updates it).
+    Apply {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Vertical key, e.g. party_supplies.
+        key: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantsCmd {
+    /// List tenants (the default).
+    List,
+    /// Create a tenant.
+    Create {
+        /// Tenant id (a-z, 0-9, '-', '_').
+        id: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// starter, pro or enterprise.
+        #[arg(long, default_value = "starter")]
+        plan: String,
+    },
+    /// Delete a tenant and everything it owns.
+    Delete {
+        /// Tenant id.
+        id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error ({}): {e}", e.code());
+            ExitCode::from(match e.kind() {
+                brain::ErrorKind::BadRequest => 2,
+                brain::ErrorKind::NotFound => 3,
+                _ => 1,
+            })
+        }
+    }
+}
+
+fn run(cli: Cli) -> brain::Result<()> {
+    let open = || Engine::open(&cli.data_dir);
+    match cli.command {
+        Command::Init { tenant, vertical, plan } => {
+            let engine = open()?;
+            println!("data directory: {}", cli.data_dir.display());
+            if let Some(t) = tenant {
+                if !engine.tenants()?.iter().any(|x| x.id == t) {
+                    engine.create_tenant(&t, &t, Plan::parse(&plan)?)?;
+                    println!("created tenant {t} ({plan})");
+                }
+                if let Some(v) = vertical {
+                    let r = engine.marketplace_apply(&t, &v)?;
+                    println!("{} vertical {} v{}: {} documents, {} catalog items", r.status, r.key, r.version, r.documents, r.catalog_items);
+                }
+            }
+        }
+        Command::Marketplace { action: MarketplaceCmd::List } => {
+            for v in brain::marketplace::builtin_verticals()? {
+                println!(
+                    "{:<16} v{}  {:<9} {:<8} {:>3} docs {:>3} items  {}",
+                    v.key, v.version, v.kind, v.assistant_name, v.documents, v.catalog_items, v.summary
+                );
+            }
+        }
+        Command::Marketplace { action: MarketplaceCmd::Apply { tenant, key } } => {
+            let r = open()?.marketplace_apply(&tenant, &key)?;
+            let prev = r.previous_version.map(|v| format!(" (was v{v})")).unwrap_or_default();
+            println!("{} {} v{}{prev}: {} documents, {} catalog items", r.status, r.key, r.version, r.documents, r.catalog_items);
+        }
+        Command::Tenants { action } => {
+            let engine = open()?;
+            match action.unwrap_or(TenantsCmd::List) {
+                TenantsCmd::List => {
+                    let tenants = engine.tenants()?;
+                    if tenants.is_empty() {
+                        println!("no tenants yet: brain tenants create ID, or brain init --tenant ID --vertical KEY");
+                    }
+                    for t in tenants {
+                        let vertical = match (&t.vertical_key, t.vertical_version) {
+                            (Some(k), Some(v)) => format!("{k} v{v}"),
+                            _ => "-".into(),
+                        };
+                        println!(
+                            "{:<20} {:<10} {:<20} assistant {:<10} {:>5} docs {:>4} items",
+                            t.id,
+                            t.plan.as_str(),
+                            vertical,
+                            t.assistant_name.unwrap_or_else(|| "-".into()),
+                            t.documents,
+                            t.catalog_items
+                        );
+                    }
+                }
+                TenantsCmd::Create { id, name, plan } => {
+                    engine.create_tenant(&id, &name, Plan::parse(&plan)?)?;
+                    println!("created tenant {id}");
+                }
+                TenantsCmd::Delete { id } => {
+                    engine.delete_tenant(&id)?;
+                    println!("deleted tenant {id}");
+                }
+            }
+        }
+        Command::Persona { tenant, file } => {
+            let engine = open()?;
+            if let Some(f) = file {
+                let text = std::fs::read_to_string(&f)
+                    .map_err(|e| brain::Error::new(brain::ErrorKind::BadRequest, format!("cannot read {}: {e}", f.display())))?;
+                let p = brain::Persona::from_toml_str(&text)?;
+                engine.set_persona(&tenant, &p)?;
+                println!("persona of {tenant} set: {}", p.assistant_name);
+            } else {
+                let p = engine.persona(&tenant)?;
+                println!("{} ({})\n\n{}", p.assistant_name, p.business_name, p.system_prompt());
+            }
+        }
+        Command::Ingest { tenant, path } => {
+            let engine = open()?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            let report = engine.ingest_path(&tenant, &path, &mut |p| {
+                bar.set_length(p.total as u64);
+                bar.set_position(p.done as u64);
+                bar.set_message(p.item.to_string());
+            })?;
+            bar.finish_and_clear();
+            println!(
+                "ingested {} files: {} added, {} updated, {} unchanged, {} chunks, {} catalog items",
+                report.files, report.added, report.updated, report.unchanged, report.chunks, report.catalog_items
+            );
+        }
+        Command::Chat { tenant, channel, user } => {
+            let engine = open()?;
+            let channel = Channel::parse(&channel)?;
+            let persona = engine.persona(&tenant)?;
+            println!("Chatting with {} as {user} on {channel}. Ctrl-D to quit.", persona.assistant_name);
+            let stdin = std::io::stdin();
+            loop {
+                print!("you> ");
+                std::io::stdout().flush().ok();
+                let mut line = String::new();
+                if stdin.lock().read_line(&mut line)? == 0 {
+                    println!();
+                    break;
+                }
+                let text = line.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                match engine.respond(&tenant, &RespondRequest::new(channel, &user, text)) {
+                    Ok(r) => println!("{}> {}\n", r.assistant_name, r.response),
+                    Err(e) => println!("error ({}): {e}\n", e.code()),
+                }
+            }
+        }
+        Command::Respond { tenant } => {
+            let mut body = String::new();
+            std::io::stdin().read_to_string(&mut body)?;
+            let (status, json) = open()?.respond_json(&tenant, &body);
+            println!("{json}");
+            if status != 200 {
+                return Err(brain::Error::new(kind_of_status(status), format!("request failed with HTTP status {status}")));
+            }
+        }
+        Command::Conversations { tenant, user, channel } => {
+            let engine = open()?;
+            match user {
+                Some(u) => {
+                    for m in engine.messages(&tenant, Channel::parse(&channel)?, &u)? {
+                        println!("{:<9} {}", format!("{}:", m.role), m.text);
+                    }
+                }
+                None => {
+                    for c in engine.conversations(&tenant)? {
+                        println!("{:<9} {:<24} {:>4} messages  last: {}", c.channel, c.channel_user_id, c.messages, truncate(&c.last_message, 60));
+                    }
+                }
+            }
+        }
+        Command::Trace { request_id } => {
+            let t = open()?.trace(&request_id)?;
+            println!("{}", serde_json::to_string_pretty(&t).unwrap_or_default());
+        }
+        Command::Demo => demo(&cli.data_dir)?,
+    }
+    Ok(())
+}
+
+fn kind_of_status(status: u16) -> brain::ErrorKind {
+    match status {
+        400 => brain::ErrorKind::BadRequest,
+        401 => brain::ErrorKind::Unauthorized,
+        403 => brain::ErrorKind::Forbidden,
+        404 => brain::ErrorKind::NotFound,
+        429 => brain::ErrorKind::RateLimited,
+        _ => brain::ErrorKind::Internal,
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+/// The README's first command: a data directory with the party-supplies vertical and a scripted
+/// conversation, printed with what each turn used.
+fn demo(dir: &std::path::Path) -> brain::Result<()> {
+    let engine = Engine::open(dir)?;
+    if !engine.tenants()?.iter().any(|t| t.id == "demo") {
+        engine.create_tenant("demo", "Partython demo", Plan::Starter)?;
+    }
+    let r = engine.marketplace_apply("demo", "party_supplies")?;
+    println!("data directory {} · tenant demo · vertical {} v{} ({})\n", dir.display(), r.key, r.version, r.status);
+    let user = format!("demo-{}", brain::new_request_id());
+    let script = [
+        "Hi!",
+        "What are your opening hours?",
+        "What about Sunday?",
+        "How much is the Mystical Unicorn Bundle?",
+        "Is it in stock?",
+        "How long does delivery take?",
+        "and how much is delivery?",
+        "What is your return policy?",
+        "Do you sell fireworks?",
+        "Thanks, bye!",
+    ];
+    for text in script {
+        let resp = engine.respond("demo", &RespondRequest::new(Channel::Web, &user, text))?;
+        let trace = engine.trace(&resp.request_id)?;
+        println!("customer> {text}");
+        println!("{}> {}", resp.assistant_name, resp.response);
+        println!(
+            "          [{} · {} ms · tokens {}/{} · {}]\n",
+            trace["decision"].as_str().unwrap_or(""),
+            resp.metadata.latency_ms,
+            resp.metadata.tokens_in,
+            resp.metadata.tokens_out,
+            resp.request_id
+        );
+    }
+    println!("Chat yourself: cargo run -p brain-cli -- --data-dir {} chat --tenant demo", dir.display());
+    Ok(())
+}

@@ -293,8 +293,12 @@ fn match_catalog<'a>(input: &ComposeInput<'a>, q: &[QueryTerm], intent: Intent) 
         }
     }
     // "How much is it?" right after talking about an item.
+    // Terms that only say what is asked (price, stock, length), not what it is asked about.
+    const ASKING: &[&str] = &["one", "thing", "item", "stock", "price", "cost", "avail", "fee", "charg", "long", "take", "minut", "left", "sold", "expens", "cheap", "rate", "durat", "still"];
+    let lower = input.message.to_lowercase();
+    let pronoun = ["it", "that", "this", "them", "those", "they", "one"].iter().any(|p| contains_word(&lower, p));
     let refers_back = input.message_terms.is_empty()
-        || input.message_terms.iter().all(|t| ["one", "thing", "item"].contains(&t.term.as_str()));
+        || (pronoun && input.message_terms.iter().all(|t| ASKING.contains(&t.term.as_str())));
     if refers_back && intent != Intent::General {
         if let Some(sku) = &input.state.last_item {
             if let Some(item) = input.catalog.iter().find(|i| &i.sku == sku) {
