@@ -12,7 +12,7 @@ CREATE TABLE tenants (
     created_at       INTEGER NOT NULL
 );
 
--- Knowledge base documents; `source` says where a document came from (`vertical:KEY`,
+-- Knowledge base documents; `source` says where a document came from (`vertical`,
 -- `file:PATH`, `api`), `content_hash` makes re-ingest incremental.
 CREATE TABLE documents (
     tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,

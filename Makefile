@@ -1,0 +1,26 @@
+# Brain — the two commands that matter on a fresh machine:
+#   make demo   run the scripted demo on the embedded default (party-supplies vertical, Astra)
+#   make test   build everything and run every test (Rust unit, integration, doc, CLI, examples)
+
+CARGO ?= cargo
+DATA_DIR ?= brain-data
+
+.PHONY: demo test chat bench clean
+
+demo:
+	$(CARGO) run -q -p brain-cli -- --data-dir $(DATA_DIR) demo
+
+test:
+	$(CARGO) test --workspace
+	$(CARGO) run -q -p brain-examples --example quickstart > /dev/null
+	@echo "make test: all suites passed"
+
+chat:
+	$(CARGO) run -q -p brain-cli -- --data-dir $(DATA_DIR) chat --tenant demo
+
+# Turn latency over a 10k-document knowledge base (not run in CI).
+bench:
+	$(CARGO) bench -p brain --bench turn
+
+clean:
+	rm -rf $(DATA_DIR)

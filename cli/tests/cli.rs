@@ -1,0 +1,80 @@
+//! The `brain` binary end to end, on a real data directory.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn brain(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brain"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn init_list_respond_chat_ingest_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, out, _) = brain(d, &["marketplace", "list"], None);
+    assert_eq!(code, 0);
+    for key in ["party_supplies", "restaurant", "salon_spa", "dental_clinic", "real_estate", "fashion_store", "saas_support"] {
+        assert!(out.contains(key), "{out}");
+    }
+    let (code, out, _) = brain(d, &["init", "--tenant", "demo", "--vertical", "party_supplies"], None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("installed vertical party_supplies"), "{out}");
+    let (_, out, _) = brain(d, &["tenants"], None);
+    assert!(out.contains("demo") && out.contains("Astra"), "{out}");
+
+    let req = r#"{"channel":"web","channel_user_id":"u1","message_text":"How much is the Mystical Unicorn Bundle?"}"#;
+    let (code, out, _) = brain(d, &["respond", "--tenant", "demo"], Some(req));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(v["response"].as_str().unwrap().contains("$89.00"));
+    let request_id = v["request_id"].as_str().unwrap().to_string();
+
+    let (code, out, err) = brain(d, &["respond", "--tenant", "demo"], Some(r#"{"channel":"web"}"#));
+    assert_eq!(code, 2, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"], "bad_request");
+
+    let (code, out, _) = brain(d, &["chat", "--tenant", "demo", "--user", "u2"], Some("hi\nWhat are your opening hours?\n"));
+    assert_eq!(code, 0);
+    assert!(out.contains("Astra> Hi!") && out.contains("09:00"), "{out}");
+
+    let kb = tempfile::tempdir().unwrap();
+    std::fs::write(kb.path().join("llamas.md"), "# Llamas\n\nLlama rides cost $40.00 per half hour.").unwrap();
+    let (code, out, _) = brain(d, &["ingest", "--tenant", "demo", kb.path().to_str().unwrap()], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("1 added"), "{out}");
+    let (_, out, _) = brain(d, &["chat", "--tenant", "demo"], Some("do you do llama rides?\n"));
+    assert!(out.contains("$40.00"), "{out}");
+
+    let (_, out, _) = brain(d, &["conversations", "--tenant", "demo"], None);
+    assert!(out.contains("u1") && out.contains("u2"), "{out}");
+    let (_, out, _) = brain(d, &["trace", &request_id], None);
+    assert!(out.contains("\"decision\": \"catalog\""), "{out}");
+
+    let (code, _, err) = brain(d, &["marketplace", "apply", "--tenant", "demo", "bakery"], None);
+    assert_eq!(code, 3);
+    assert!(err.contains("valid keys"), "{err}");
+    let (code, out, _) = brain(d, &["--help"], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("Getting started"), "{out}");
+}
+
+#[test]
+fn the_demo_runs_a_scripted_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = brain(dir.path(), &["demo"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Astra> The Mystical Unicorn Bundle is $89.00"), "{out}");
+    assert!(out.contains("Yes, the Mystical Unicorn Bundle is in stock"), "{out}");
+}
