@@ -4,6 +4,8 @@
 
 CARGO ?= cargo
 DATA_DIR ?= brain-data
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
 
 .PHONY: demo test chat bench clean
 
@@ -11,9 +13,10 @@ demo:
 	$(CARGO) run -q -p brain-cli -- --data-dir $(DATA_DIR) demo
 
 test:
-	$(CARGO) test --workspace
+	@mkdir -p target
+	$(CARGO) test --workspace 2>&1 | tee target/test.log
 	$(CARGO) run -q -p brain-examples --example quickstart > /dev/null
-	@echo "make test: all suites passed"
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log
 
 chat:
 	$(CARGO) run -q -p brain-cli -- --data-dir $(DATA_DIR) chat --tenant demo

@@ -99,6 +99,7 @@ fn run_stages(engine: &Inner, tenant_id: &str, req: &RespondRequest, request_id:
 
     // 1. Validate: the type system cannot check sizes and emptiness.
     req.validate()?;
+    clock.lap("validate");
 
     // 2. Tenant and persona.
     let (tenant, persona) = load_tenant(engine, tenant_id)?;
@@ -135,7 +136,9 @@ fn run_stages(engine: &Inner, tenant_id: &str, req: &RespondRequest, request_id:
         state: &state,
         terms_of: &terms_of,
     };
-    let composition = engine.composer.compose(&input)?;
+    // A composer may be the host's own code: its panic fails this turn, not the host.
+    let composition = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.composer.compose(&input)))
+        .map_err(|_| Error::internal(format!("the {} composer panicked; the turn was not answered", engine.composer.name())))??;
     clock.lap("compose");
 
     // 6. Persist: user message, reply, state and trace in one transaction.

@@ -320,3 +320,25 @@ fn deleting_a_tenant_removes_its_index_entries_and_conversations() {
     assert_eq!(engine.delete_tenant("acme").unwrap_err().kind(), ErrorKind::NotFound);
     assert!(ask(&engine, "other", "u", "How much is the Mystical Unicorn Bundle?").response.contains("$89.00"));
 }
+
+#[test]
+fn a_panicking_host_composer_fails_the_turn_not_the_host() {
+    struct Broken;
+    impl brain::Composer for Broken {
+        fn name(&self) -> &str {
+            "broken"
+        }
+        fn compose(&self, _: &brain::ComposeInput<'_>) -> brain::Result<brain::Composition> {
+            panic!("host bug")
+        }
+    }
+    let engine = Engine::builder().in_memory().composer(Broken).open().unwrap();
+    party(&engine, "acme");
+    let e = engine.respond("acme", &RespondRequest::new(Channel::Web, "u", "hi")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Internal);
+    assert_eq!(e.code(), "server_error");
+    assert!(e.to_string().contains("broken composer panicked"), "{e}");
+    assert!(e.request_id().is_some());
+    // Nothing half-written: the failed turn left no messages.
+    assert!(engine.conversations("acme").unwrap().is_empty());
+}
