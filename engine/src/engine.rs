@@ -384,7 +384,7 @@ impl Engine {
             for item in &pack.catalog {
                 put_item(store, tx, batch, tenant_id, SOURCE, item)?;
             }
-            store.set_vertical(tx, tenant_id, &pack.key, pack.version, &pack.currency, &pack.persona, &pack.tools)?;
+            store.set_vertical(tx, tenant_id, pack)?;
             put_facts(store, tx, batch, tenant_id, &pack.persona)
         })?;
         Ok(report)
@@ -582,7 +582,7 @@ fn store_doc_hashes(tx: &rusqlite::Transaction<'_>, tenant: &str) -> Result<Vec<
 
 fn put_document(store: &Store, tx: &rusqlite::Transaction<'_>, batch: &mut IndexBatch<'_>, tenant: &str, source: &str, doc: &Document) -> Result<usize> {
     let hash = knowledge::content_hash(&[&doc.title, &doc.body]);
-    store.put_document(tx, tenant, &doc.id, source, &doc.title, &doc.body, &hash)?;
+    store.put_document(tx, tenant, source, doc, &hash)?;
     let chunks = knowledge::chunk_document(doc);
     store.put_chunks(tx, tenant, &doc.id, &chunks)?;
     batch.put(tenant, &doc.id, &chunks)?;

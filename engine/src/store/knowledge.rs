@@ -7,6 +7,7 @@ use rusqlite::{Transaction, params};
 use super::{Store, now_secs};
 use crate::catalog::CatalogItem;
 use crate::error::{Error, Result};
+use crate::marketplace::Document;
 
 /// One retrieval unit, as stored and as indexed.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,16 +30,8 @@ impl Store {
         })
     }
 
-    pub(crate) fn put_document(
-        &self,
-        tx: &Transaction<'_>,
-        tenant: &str,
-        doc_id: &str,
-        source: &str,
-        title: &str,
-        body: &str,
-        hash: &str,
-    ) -> Result<()> {
+    pub(crate) fn put_document(&self, tx: &Transaction<'_>, tenant: &str, source: &str, doc: &Document, hash: &str) -> Result<()> {
+        let (doc_id, title, body) = (&doc.id, &doc.title, &doc.body);
         tx.execute(
             "INSERT INTO documents (tenant_id, doc_id, source, title, body, content_hash, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

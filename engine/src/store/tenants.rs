@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Store, now_secs};
 use crate::error::{Error, Result};
-use crate::marketplace::ToolConfig;
+use crate::marketplace::{ToolConfig, VerticalPack};
 use crate::persona::Persona;
 use crate::tenant::{Plan, Tenant};
 
@@ -125,20 +125,11 @@ impl Store {
             .optional()?)
     }
 
-    pub(crate) fn set_vertical(
-        &self,
-        tx: &Transaction<'_>,
-        id: &str,
-        key: &str,
-        version: u32,
-        currency: &str,
-        persona: &Persona,
-        tools: &ToolConfig,
-    ) -> Result<()> {
+    pub(crate) fn set_vertical(&self, tx: &Transaction<'_>, id: &str, pack: &VerticalPack) -> Result<()> {
         tx.execute(
             "UPDATE tenants SET vertical_key = ?2, vertical_version = ?3, currency = ?4, persona_json = ?5,
                     tool_config_json = ?6 WHERE id = ?1",
-            params![id, key, version, currency, json(persona)?, json(tools)?],
+            params![id, pack.key, pack.version, pack.currency, json(&pack.persona)?, json(&pack.tools)?],
         )?;
         Ok(())
     }
