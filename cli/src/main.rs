@@ -251,8 +251,8 @@ fn run(cli: Cli) -> brain::Result<()> {
             })?;
             bar.finish_and_clear();
             println!(
-                "ingested {} files: {} added, {} updated, {} unchanged, {} chunks, {} catalog items",
-                report.files, report.added, report.updated, report.unchanged, report.chunks, report.catalog_items
+                "ingested {} files: {} added, {} updated, {} unchanged, {} removed, {} chunks, {} catalog items",
+                report.files, report.added, report.updated, report.unchanged, report.removed, report.chunks, report.catalog_items
             );
         }
         Command::Chat { tenant, channel, user } => {

@@ -140,6 +140,8 @@ pub struct IngestReport {
     pub updated: usize,
     /// Documents whose content had not changed (skipped).
     pub unchanged: usize,
+    /// Documents removed because their file is no longer in the ingested folder.
+    pub removed: usize,
     /// Chunks written.
     pub chunks: usize,
     /// Catalog items written.
@@ -446,53 +448,71 @@ impl Engine {
 
     /// Ingests a file or a directory tree: Markdown and text files become documents (chunked),
     /// CSV and JSON files catalog items. Incremental: an unchanged file is skipped, a changed one
-    /// has its chunks replaced. All files are parsed before anything is written, and the write is
-    /// one transaction: a bad file changes nothing.
+    /// has its chunks replaced, and a file that left an ingested folder has its content removed.
+    /// Documents are identified by their canonical path (`file:/abs/path.md`). All files are
+    /// parsed before anything is written, and the write is one transaction: a bad file changes
+    /// nothing.
     ///
     /// # Errors
     /// `BadRequest` naming the file (and line) that cannot be read; `NotFound` for an unknown tenant.
     pub fn ingest_path(&self, tenant_id: &str, path: impl AsRef<Path>, progress: &mut dyn FnMut(Progress<'_>)) -> Result<IngestReport> {
-        let path = path.as_ref();
         self.tenant_row(tenant_id)?;
-        let files = knowledge::ingest_files(path)?;
+        let (root, files) = knowledge::ingest_files(path.as_ref())?;
         let total = files.len() * 2;
         let mut parsed = Vec::with_capacity(files.len());
         for (i, (file, rel)) in files.iter().enumerate() {
             progress(Progress { done: i, total, item: rel });
-            parsed.push((rel.clone(), knowledge::parse_file(file, rel)?));
+            parsed.push((rel.clone(), knowledge::file_source(file), knowledge::parse_file(file, rel)?));
         }
         let mut report = IngestReport { files: files.len(), ..Default::default() };
         let hashes = self.inner.store.document_hashes(tenant_id)?;
         self.write_knowledge(|store, tx, batch| {
-            for (i, (rel, p)) in parsed.iter().enumerate() {
+            for (i, (rel, source, p)) in parsed.iter().enumerate() {
                 progress(Progress { done: files.len() + i, total, item: rel });
-                let source = format!("file:{rel}");
                 match p {
                     Parsed::Document(doc) => {
                         let hash = knowledge::content_hash(&[&doc.title, &doc.body]);
                         match hashes.get(&doc.id) {
                             Some((_, h)) if *h == hash => report.unchanged += 1,
                             Some(_) => {
-                                report.chunks += put_document(store, tx, batch, tenant_id, &source, doc)?;
+                                report.chunks += put_document(store, tx, batch, tenant_id, source, doc)?;
                                 report.updated += 1;
                             }
                             None => {
-                                report.chunks += put_document(store, tx, batch, tenant_id, &source, doc)?;
+                                report.chunks += put_document(store, tx, batch, tenant_id, source, doc)?;
                                 report.added += 1;
                             }
                         }
                     }
                     Parsed::Catalog(items) => {
                         let skus: std::collections::HashSet<&str> = items.iter().map(|c| c.sku.as_str()).collect();
-                        for sku in store.catalog_skus(tx, tenant_id, &source)? {
+                        for sku in store.catalog_skus(tx, tenant_id, source)? {
                             if !skus.contains(sku.as_str()) {
                                 delete_item(store, tx, batch, tenant_id, &sku)?;
                             }
                         }
                         for item in items {
-                            put_item(store, tx, batch, tenant_id, &source, item)?;
+                            put_item(store, tx, batch, tenant_id, source, item)?;
                         }
                         report.catalog_items += items.len();
+                    }
+                }
+            }
+            // Files that were under this folder before and are gone now: their content goes too.
+            if root.is_dir() {
+                let prefix = format!("{}/", knowledge::file_source(&root));
+                let present: std::collections::HashSet<&str> = parsed.iter().map(|(_, s, _)| s.as_str()).collect();
+                for (doc_id, (source, _)) in &hashes {
+                    if source.starts_with(&prefix) && !present.contains(source.as_str()) {
+                        store.delete_document(tx, tenant_id, doc_id)?;
+                        store.delete_chunks(tx, tenant_id, doc_id)?;
+                        batch.delete(tenant_id, doc_id);
+                        report.removed += 1;
+                    }
+                }
+                for (sku, source) in store.catalog_by_source_prefix(tx, tenant_id, &prefix)? {
+                    if !present.contains(source.as_str()) {
+                        delete_item(store, tx, batch, tenant_id, &sku)?;
                     }
                 }
             }

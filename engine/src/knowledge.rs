@@ -145,8 +145,23 @@ pub(crate) enum Parsed {
     Catalog(Vec<CatalogItem>),
 }
 
-/// Files under `path` that ingest reads, sorted; with the id prefix of each.
-pub(crate) fn ingest_files(path: &Path) -> Result<Vec<(PathBuf, String)>> {
+/// The source name of an ingested file: `file:` and its canonical path. Document ids and catalog
+/// sources use it, so two folders with a `README.md` each never overwrite each other, and
+/// re-ingesting a folder can tell which of its files went away.
+pub(crate) fn file_source(canonical: &Path) -> String {
+    format!("file:{}", canonical.to_string_lossy().replace('\\', "/"))
+}
+
+/// The canonical form of `path`, and the files under it that ingest reads, sorted, each with its
+/// path relative to `path` (for progress lines).
+pub(crate) fn ingest_files(path: &Path) -> Result<(PathBuf, Vec<(PathBuf, String)>)> {
+    let path = &std::fs::canonicalize(path)
+        .map_err(|e| Error::bad_request(format!("cannot read {}: {e}", path.display())).with_source(e))?;
+    let files = list_files(path)?;
+    Ok((path.clone(), files))
+}
+
+fn list_files(path: &Path) -> Result<Vec<(PathBuf, String)>> {
     let meta = std::fs::metadata(path)
         .map_err(|e| Error::bad_request(format!("cannot read {}: {e}", path.display())).with_source(e))?;
     let mut out = Vec::new();
@@ -195,7 +210,7 @@ pub(crate) fn parse_file(path: &Path, rel: &str) -> Result<Parsed> {
                 .find(|l| l.trim_start().starts_with("# "))
                 .map(|l| l.trim_start().trim_start_matches('#').trim().to_string())
                 .unwrap_or_else(|| stem.replace(['-', '_'], " "));
-            Ok(Parsed::Document(Document { id: format!("file:{rel}"), title, body: text }))
+            Ok(Parsed::Document(Document { id: file_source(path), title, body: text }))
         }
         "csv" => Ok(Parsed::Catalog(parse_catalog_csv(&text, path)?)),
         "json" => Ok(Parsed::Catalog(parse_catalog_json(&text, path)?)),

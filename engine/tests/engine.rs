@@ -220,6 +220,19 @@ fn ingest_is_incremental_atomic_and_reports_progress() {
     let reply = ask(&engine, "shop", "u2", "how long do I have to return shoes?").response;
     assert!(reply.contains("60 days") && !reply.contains("45 days"), "{reply}");
 
+    // A file that left the folder takes its content with it; another folder's file of the same
+    // name is a different document.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("gift-wrap.txt"), "Ribbon costs $1.50 per metre.").unwrap();
+    assert_eq!(engine.ingest_path("shop", other.path(), &mut |_| {}).unwrap().added, 1);
+    std::fs::remove_file(kb.path().join("more/gift-wrap.txt")).unwrap();
+    std::fs::remove_file(kb.path().join("items.csv")).unwrap();
+    let r = engine.ingest_path("shop", kb.path(), &mut |_| {}).unwrap();
+    assert_eq!((r.removed, r.unchanged), (1, 1));
+    assert!(engine.catalog("shop").unwrap().is_empty());
+    assert!(!ask(&engine, "shop", "u4", "how much is gift wrapping?").response.contains("$4.00"));
+    assert!(ask(&engine, "shop", "u4", "how much is ribbon?").response.contains("$1.50"));
+
     // A file that is not UTF-8 fails the whole ingest, naming the file, and changes nothing.
     std::fs::write(kb.path().join("returns.md"), "# Returns\n\nNow 90 days.").unwrap();
     std::fs::write(kb.path().join("broken.txt"), [0xff, 0xfe, 0x00, 0x41]).unwrap();

@@ -105,6 +105,13 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// (sku, source) of catalog items whose source starts with `prefix`.
+    pub(crate) fn catalog_by_source_prefix(&self, tx: &Transaction<'_>, tenant: &str, prefix: &str) -> Result<Vec<(String, String)>> {
+        let mut st = tx.prepare("SELECT sku, source FROM catalog_items WHERE tenant_id = ?1 AND substr(source, 1, length(?2)) = ?2")?;
+        let rows = st.query_map([tenant, prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub(crate) fn delete_catalog_item(&self, tx: &Transaction<'_>, tenant: &str, sku: &str) -> Result<()> {
         tx.execute("DELETE FROM catalog_items WHERE tenant_id = ?1 AND sku = ?2", [tenant, sku])?;
         Ok(())
