@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,11 +24,19 @@ pub struct Config {
     /// Messages of history fed to the composer each turn (the per-turn cost stays bounded however
     /// long a conversation grows). Default 10.
     pub history_window: usize,
+    /// How long a `dedup_key` answers with its stored response. Default 24 hours.
+    pub dedup_window: Duration,
+    /// How long traces are kept. Default 30 days.
+    pub trace_retention: Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { history_window: 10 }
+        Config {
+            history_window: 10,
+            dedup_window: Duration::from_secs(24 * 3600),
+            trace_retention: Duration::from_secs(30 * 24 * 3600),
+        }
     }
 }
 
@@ -35,6 +45,7 @@ pub struct EngineBuilder {
     dir: Option<PathBuf>,
     config: Config,
     composer: Arc<dyn Composer>,
+    admin_token_hash: Option<String>,
 }
 
 impl EngineBuilder {
@@ -53,6 +64,25 @@ impl EngineBuilder {
     /// Messages of history fed to the composer per turn.
     pub fn history_window(mut self, n: usize) -> Self {
         self.config.history_window = n;
+        self
+    }
+
+    /// How long a `dedup_key` answers with its stored response (default 24 h).
+    pub fn dedup_window(mut self, window: Duration) -> Self {
+        self.config.dedup_window = window;
+        self
+    }
+
+    /// How long traces are kept (default 30 days).
+    pub fn trace_retention(mut self, retention: Duration) -> Self {
+        self.config.trace_retention = retention;
+        self
+    }
+
+    /// The operator token that gates the admin routes of [`Engine::handle_http`]. Only its
+    /// SHA-256 is kept, in memory; it is never written to disk.
+    pub fn admin_token(mut self, token: &str) -> Self {
+        self.admin_token_hash = Some(crate::access::sha256_hex(token.as_bytes()));
         self
     }
 
@@ -84,8 +114,17 @@ impl EngineBuilder {
                 (store, retriever, created)
             }
         };
-        let inner = Inner { store, retriever, composer: self.composer, config: self.config, rebuilt_index: false };
-        let mut inner = inner;
+        let mut inner = Inner {
+            store,
+            retriever,
+            composer: self.composer,
+            config: self.config,
+            rebuilt_index: false,
+            rate_limiter: crate::access::RateLimiter::new(),
+            admin_token_hash: self.admin_token_hash,
+            turns: AtomicU64::new(0),
+        };
+        inner.store.purge(inner.config.trace_retention.as_millis() as i64)?;
         // The index is derived data: if it is missing or out of step with brain.db, rebuild it.
         let chunks = inner.store.chunk_count()?;
         if chunks != inner.retriever.num_docs() || (created && chunks > 0) {
@@ -102,6 +141,18 @@ pub(crate) struct Inner {
     pub(crate) composer: Arc<dyn Composer>,
     pub(crate) config: Config,
     rebuilt_index: bool,
+    pub(crate) rate_limiter: crate::access::RateLimiter,
+    pub(crate) admin_token_hash: Option<String>,
+    turns: AtomicU64,
+}
+
+impl Inner {
+    /// Housekeeping every 1,000 turns: expired traces and dedup rows go.
+    fn after_turn(&self) {
+        if self.turns.fetch_add(1, Ordering::Relaxed) % 1000 == 999 {
+            let _ = self.store.purge(self.config.trace_retention.as_millis() as i64);
+        }
+    }
 }
 
 /// An embedded Brain: tenants, their knowledge, and the `respond` turn.
@@ -110,6 +161,23 @@ pub(crate) struct Inner {
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
+}
+
+/// The outcome of a keyed turn: the result, and the key's rate-limit state whenever the key was
+/// recognised (so a transport can send `X-RateLimit-*` on errors too).
+#[derive(Debug)]
+pub struct KeyedOutcome {
+    /// The response or the error (errors carry `request_id` and, for 429, `retry_after`).
+    pub result: Result<RespondResponse>,
+    /// Limit, remaining and reset of the key's current window.
+    pub rate_limit: Option<crate::access::RateLimit>,
+}
+
+/// An authenticated API key.
+pub(crate) struct Authenticated {
+    pub tenant_id: String,
+    pub key: crate::turn::KeyAuth,
+    pub scopes: Vec<String>,
 }
 
 /// Result of [`Engine::marketplace_apply`].
@@ -192,7 +260,7 @@ pub struct EngineStats {
 impl Engine {
     /// A builder with the default settings and the [`GroundedComposer`].
     pub fn builder() -> EngineBuilder {
-        EngineBuilder { dir: None, config: Config::default(), composer: Arc::new(GroundedComposer) }
+        EngineBuilder { dir: None, config: Config::default(), composer: Arc::new(GroundedComposer), admin_token_hash: None }
     }
 
     /// Creates or opens the data directory `dir` (`dir/brain.db`, `dir/index/`).
@@ -211,14 +279,33 @@ impl Engine {
         Engine::builder().in_memory().open()
     }
 
-    /// Runs one conversational turn for `tenant_id`.
+    /// Runs one conversational turn for `tenant_id`, as a trusted in-process host (no key, no
+    /// rate limit). A `dedup_key` is honoured exactly as on the keyed path.
     ///
     /// # Errors
-    /// `BadRequest` for an invalid request (message names the field); `NotFound` if the tenant
-    /// does not exist or has no persona; `Storage`/`Retrieval` on internal failures. Every error
-    /// carries the request id ([`Error::request_id`]).
+    /// `BadRequest` for an invalid request (message names the field) or a `dedup_key` reused for
+    /// a different request; `NotFound` if the tenant does not exist or has no persona;
+    /// `Storage`/`Retrieval` on internal failures. Every error carries the request id
+    /// ([`Error::request_id`]).
     pub fn respond(&self, tenant_id: &str, request: &RespondRequest) -> Result<RespondResponse> {
-        crate::turn::run(&self.inner, tenant_id, request)
+        let out = crate::turn::run(&self.inner, tenant_id, request, None, crate::contract::new_request_id());
+        self.inner.after_turn();
+        out.result
+    }
+
+    /// Runs a turn authenticated by an `Authorization` header value (`Bearer pk_live_...`): the
+    /// key names the tenant, needs the `respond` scope, and is rate limited per minute.
+    ///
+    /// The outcome carries the rate-limit state whenever the key was recognised.
+    pub fn respond_with_key(&self, authorization: Option<&str>, request: &RespondRequest) -> KeyedOutcome {
+        let request_id = crate::contract::new_request_id();
+        let auth = match self.authenticate(authorization, "respond", &request_id) {
+            Ok(a) => a,
+            Err(e) => return KeyedOutcome { result: Err(e.with_request_id(request_id)), rate_limit: None },
+        };
+        let out = crate::turn::run(&self.inner, &auth.tenant_id, request, Some(&auth.key), request_id);
+        self.inner.after_turn();
+        KeyedOutcome { result: out.result, rate_limit: out.rate_limit }
     }
 
     /// Runs a turn from a JSON body and returns `(http_status, json)` exactly as the wire contract:
@@ -247,6 +334,121 @@ impl Engine {
             .trace(request_id)?
             .ok_or_else(|| Error::not_found(format!("no trace for request id {request_id:?}")))?;
         serde_json::from_str(&json).map_err(|e| Error::new(crate::ErrorKind::Storage, format!("stored trace is corrupt: {e}")))
+    }
+
+    // ----- access -----
+
+    /// Checks an `Authorization` header value for a key holding `scope`, counts the call, and
+    /// resolves the key's tenant and rate limit. A failure is traced under `request_id`.
+    pub(crate) fn authenticate(&self, authorization: Option<&str>, scope: &str, request_id: &str) -> Result<Authenticated> {
+        let mut prefix_seen = None;
+        let mut tenant_seen = String::new();
+        let result = (|| {
+            let (prefix, key) = match crate::access::parse_authorization(authorization)? {
+                crate::access::Bearer::Key { prefix, key } => (prefix, key),
+                crate::access::Bearer::Token(_) => {
+                    return Err(Error::new(crate::ErrorKind::Unauthorized, "this route needs an API key: `Authorization: Bearer pk_live_...`"));
+                }
+            };
+            prefix_seen = Some(prefix.to_string());
+            let unknown = || Error::new(crate::ErrorKind::Unauthorized, format!("unknown API key pk_live_{prefix}_…"));
+            let row = self.inner.store.key(prefix)?.ok_or_else(unknown)?;
+            if !crate::access::ct_eq(crate::access::sha256_hex(key.as_bytes()).as_bytes(), row.secret_hash.as_bytes()) {
+                return Err(unknown());
+            }
+            tenant_seen = row.info.tenant_id.clone();
+            if row.info.revoked_at.is_some() {
+                return Err(Error::new(crate::ErrorKind::Forbidden, format!("API key pk_live_{prefix}_… has been revoked; issue a new one")));
+            }
+            if !row.info.scopes.iter().any(|s| s == scope) {
+                return Err(Error::new(
+                    crate::ErrorKind::Forbidden,
+                    format!("API key pk_live_{prefix}_… lacks the `{scope}` scope (it has: {})", row.info.scopes.join(", ")),
+                ));
+            }
+            self.inner.store.touch_key(prefix)?;
+            let tenant = self.inner.store.tenant(&row.info.tenant_id)?.ok_or_else(|| {
+                Error::not_found(format!("the tenant {:?} of API key pk_live_{prefix}_… does not exist", row.info.tenant_id))
+            })?;
+            let limit = row.info.rate_limit_rpm.unwrap_or_else(|| tenant.plan.requests_per_minute());
+            Ok(Authenticated {
+                tenant_id: row.info.tenant_id,
+                key: crate::turn::KeyAuth { prefix: prefix.to_string(), limit },
+                scopes: row.info.scopes,
+            })
+        })();
+        if let Err(e) = &result {
+            let trace = serde_json::json!({
+                "request_id": request_id,
+                "tenant_id": tenant_seen,
+                "outcome": e.code(),
+                "error": e.message(),
+                "auth": { "method": "api_key", "key_prefix": prefix_seen, "outcome": e.code() },
+            });
+            let _ = self.inner.store.put_trace(request_id, &tenant_seen, &trace.to_string());
+        }
+        result
+    }
+
+    /// Issues an API key for a tenant. The plaintext is in the result once; only its SHA-256 is
+    /// stored. `scopes` empty means `respond`; `rate_limit_rpm` overrides the plan's limit.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown tenant; `BadRequest` for an unknown scope or a zero limit.
+    pub fn issue_key(&self, tenant_id: &str, label: &str, scopes: &[&str], rate_limit_rpm: Option<u32>) -> Result<crate::access::IssuedKey> {
+        self.tenant_row(tenant_id)?;
+        let scopes = crate::access::normalize_scopes(scopes)?;
+        if rate_limit_rpm == Some(0) {
+            return Err(Error::bad_request("rate_limit_rpm must be at least 1"));
+        }
+        loop {
+            let (prefix, key) = crate::access::generate_key()?;
+            let info = crate::access::ApiKeyInfo {
+                prefix,
+                tenant_id: tenant_id.to_string(),
+                label: label.to_string(),
+                scopes: scopes.clone(),
+                rate_limit_rpm,
+                created_at: crate::store::now_millis(),
+                last_used_at: None,
+                call_count: 0,
+                revoked_at: None,
+            };
+            let row = crate::store::KeyRow { secret_hash: crate::access::sha256_hex(key.as_bytes()), info };
+            // A prefix collision (1 in 2^32 per key) just draws again.
+            if self.inner.store.insert_key(&row)? {
+                return Ok(crate::access::IssuedKey { api_key: key, key: row.info });
+            }
+        }
+    }
+
+    /// API keys (of one tenant, or all), revoked ones included, with usage.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn keys(&self, tenant_id: Option<&str>) -> Result<Vec<crate::access::ApiKeyInfo>> {
+        self.inner.store.keys(tenant_id)
+    }
+
+    /// Revokes a key by its prefix (the 8 hex characters after `pk_live_`, or the whole key).
+    /// Revoking twice is harmless; the key stays listed.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown prefix.
+    pub fn revoke_key(&self, prefix: &str) -> Result<()> {
+        let prefix = prefix.strip_prefix("pk_live_").unwrap_or(prefix);
+        let prefix = prefix.split('_').next().unwrap_or(prefix);
+        match self.inner.store.revoke_key(prefix)? {
+            Some(_) => Ok(()),
+            None => Err(Error::not_found(format!("no API key with prefix {prefix:?}"))),
+        }
+    }
+
+    pub(crate) fn admin_token_matches(&self, token: &str) -> Option<bool> {
+        self.inner
+            .admin_token_hash
+            .as_ref()
+            .map(|h| crate::access::ct_eq(crate::access::sha256_hex(token.as_bytes()).as_bytes(), h.as_bytes()))
     }
 
     // ----- tenants -----

@@ -32,7 +32,9 @@
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+mod access;
 mod catalog;
+mod http;
 mod compose;
 mod contract;
 mod engine;
@@ -46,13 +48,15 @@ mod tenant;
 mod text;
 mod turn;
 
+pub use access::{ApiKeyInfo, DEFAULT_SCOPE, IssuedKey, RateLimit, SCOPES};
+pub use http::{HttpRequest, HttpResponse};
 pub use catalog::{AttributeValue, CatalogItem, format_price};
 pub use compose::{ComposeInput, Composer, Composition, ConversationState, GroundedComposer, QueryTerm};
 pub use contract::{
     Channel, ErrorBody, MAX_BODY_BYTES, MAX_ID_BYTES, MAX_MESSAGE_BYTES, MAX_METADATA_BYTES, RespondRequest,
     RespondResponse, ResponseMetadata, new_request_id,
 };
-pub use engine::{ApplyReport, Config, ConversationSummary, Engine, EngineBuilder, EngineStats, IngestReport, Progress};
+pub use engine::{ApplyReport, Config, ConversationSummary, Engine, EngineBuilder, EngineStats, IngestReport, KeyedOutcome, Progress};
 pub use error::{Error, ErrorKind, Result};
 pub use marketplace::{Document, VerticalInfo, VerticalPack};
 pub use persona::{BusinessFacts, Persona, PromptSections};
@@ -60,7 +64,7 @@ pub use retrieval::Hit;
 pub use store::MessageRow as Message;
 pub use tenant::{Plan, Tenant};
 pub use text::count_tokens;
-pub use turn::{Trace, TraceHit};
+pub use turn::{AuthTrace, DedupTrace, Trace, TraceHit};
 
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

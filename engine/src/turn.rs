@@ -1,23 +1,27 @@
 //! The respond pipeline: one conversational turn, stage by stage.
 //!
 //! ```text
-//! validate ─▶ tenant & persona ─▶ conversation ─▶ retrieve ─▶ compose ─▶ persist ─▶ response
+//! validate ─▶ tenant & persona ─▶ dedup ─▶ rate limit ─▶ conversation ─▶ retrieve ─▶ compose ─▶ persist ─▶ response
 //! ```
 //!
-//! Each stage takes typed input and returns typed output; the [`Trace`] records what each stage
-//! saw and how long it took, and is stored under the request id.
+//! Authentication happens before the pipeline (the key names the tenant); a trusted host call
+//! starts at validate. Each stage takes typed input and returns typed output; the [`Trace`]
+//! records what each stage saw and how long it took, and is stored under the request id — for
+//! failed requests too.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::access::RateLimit;
+use crate::access::Admission;
 use crate::compose::{ComposeInput, Composition, ConversationState, QueryTerm};
 use crate::contract::{RespondRequest, RespondResponse, ResponseMetadata};
 use crate::engine::Inner;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::persona::Persona;
 use crate::retrieval::Hit;
-use crate::store::{TenantRow, TurnRecord};
+use crate::store::{Claim, TenantRow, TurnRecord};
 
 /// Passages retrieved per turn.
 const RETRIEVE_LIMIT: usize = 8;
@@ -25,23 +29,40 @@ const RETRIEVE_LIMIT: usize = 8;
 const CARRY_WEIGHT: f32 = 0.4;
 /// Weight of a synonym of a message term.
 const SYNONYM_WEIGHT: f32 = 0.6;
+/// A pending dedup claim older than this is taken to be abandoned (its process died).
+const DEDUP_STALE: Duration = Duration::from_secs(120);
+/// How long a duplicate waits for the first request with its key to finish.
+const DEDUP_WAIT: Duration = Duration::from_secs(60);
 
-/// What happened in a turn, stored under its request id.
-#[derive(Debug, Serialize)]
+/// What happened in a turn (or a failed request), stored under its request id.
+#[derive(Debug, Default, Serialize)]
 pub struct Trace {
     /// The request id.
     pub request_id: String,
-    /// The tenant.
+    /// The tenant ("" when the request never reached one).
     pub tenant_id: String,
-    /// The request as received.
-    pub request: RespondRequest,
+    /// `ok`, or the wire error code.
+    pub outcome: String,
+    /// The error message, for failed requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The request as received (the credential is never recorded).
+    pub request: Option<RespondRequest>,
+    /// How the caller was authenticated.
+    pub auth: AuthTrace,
+    /// The key's rate-limit state after this request.
+    pub rate_limit: Option<RateLimit>,
+    /// What the dedup stage did.
+    pub dedup: Option<DedupTrace>,
     /// Stage timings in microseconds, in pipeline order.
     pub stages: Vec<(String, u64)>,
     /// Query terms and their weights.
     pub query: Vec<(String, f32)>,
     /// Retrieval hits with their BM25 scores.
     pub retrieval: Vec<TraceHit>,
-    /// Which composer ran and what it decided.
+    /// Tools run, with arguments and results (none yet).
+    pub tools: Vec<serde_json::Value>,
+    /// Which composer ran.
     pub composer: String,
     /// The composer's decision label.
     pub decision: String,
@@ -51,8 +72,29 @@ pub struct Trace {
     pub tokens_in: u32,
     /// Token counts.
     pub tokens_out: u32,
-    /// Total latency.
+    /// Total latency in milliseconds.
     pub latency_ms: u64,
+}
+
+/// The authentication of a traced request.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct AuthTrace {
+    /// `trusted` (an in-process host call) or `api_key`.
+    pub method: String,
+    /// The key's public prefix (never the secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_prefix: Option<String>,
+    /// `ok` or the wire error code.
+    pub outcome: String,
+}
+
+/// The dedup stage of a traced request.
+#[derive(Debug, Clone, Serialize)]
+pub struct DedupTrace {
+    /// The tenant-scoped key.
+    pub key: String,
+    /// `first` (this request ran the turn and stored it).
+    pub outcome: String,
 }
 
 /// A retrieval hit as traced (text elided).
@@ -70,42 +112,177 @@ pub struct TraceHit {
     pub score: f32,
 }
 
+/// An authenticated key, as the pipeline needs it.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyAuth {
+    pub prefix: String,
+    pub limit: u32,
+}
+
+/// The outcome of a turn with the rate-limit state to report (for key callers).
+pub(crate) struct TurnOutcome {
+    pub result: Result<RespondResponse>,
+    pub rate_limit: Option<RateLimit>,
+}
+
 struct Clock {
     start: Instant,
     last: Instant,
-    stages: Vec<(String, u64)>,
 }
 
 impl Clock {
     fn new() -> Clock {
         let now = Instant::now();
-        Clock { start: now, last: now, stages: Vec::new() }
+        Clock { start: now, last: now }
     }
-    fn lap(&mut self, stage: &str) {
+    fn lap(&mut self, trace: &mut Trace, stage: &str) {
         let now = Instant::now();
-        self.stages.push((stage.to_string(), (now - self.last).as_micros() as u64));
+        trace.stages.push((stage.to_string(), (now - self.last).as_micros() as u64));
         self.last = now;
     }
 }
 
-/// Runs one turn for `tenant_id`. Errors carry the request id.
-pub(crate) fn run(engine: &Inner, tenant_id: &str, req: &RespondRequest) -> Result<RespondResponse> {
-    let request_id = crate::contract::new_request_id();
-    run_stages(engine, tenant_id, req, &request_id).map_err(|e| e.with_request_id(request_id))
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-fn run_stages(engine: &Inner, tenant_id: &str, req: &RespondRequest, request_id: &str) -> Result<RespondResponse> {
+/// Runs one turn for `tenant_id` under `request_id`. Errors carry the request id; every outcome
+/// leaves a trace (a replay returns the first request's id, whose trace already exists).
+pub(crate) fn run(engine: &Inner, tenant_id: &str, req: &RespondRequest, key: Option<&KeyAuth>, request_id: String) -> TurnOutcome {
+    let mut trace = Trace {
+        request_id: request_id.clone(),
+        tenant_id: tenant_id.to_string(),
+        request: Some(req.clone()),
+        auth: AuthTrace {
+            method: if key.is_some() { "api_key" } else { "trusted" }.into(),
+            key_prefix: key.map(|k| k.prefix.clone()),
+            outcome: "ok".into(),
+        },
+        ..Trace::default()
+    };
+    let mut rate_limit = None;
+    let result = run_stages(engine, tenant_id, req, key, &request_id, &mut trace, &mut rate_limit);
+    if let Err(e) = &result {
+        trace.outcome = e.code().to_string();
+        trace.error = Some(e.message().to_string());
+        trace.rate_limit = rate_limit;
+        if let Ok(json) = serde_json::to_string(&trace) {
+            // Losing the trace of a failed request must not hide the failure itself.
+            let _ = engine.store.put_trace(&request_id, tenant_id, &json);
+        }
+    }
+    TurnOutcome { result: result.map_err(|e| e.with_request_id(request_id)), rate_limit }
+}
+
+fn run_stages(
+    engine: &Inner,
+    tenant_id: &str,
+    req: &RespondRequest,
+    key: Option<&KeyAuth>,
+    request_id: &str,
+    trace: &mut Trace,
+    rate_limit: &mut Option<RateLimit>,
+) -> Result<RespondResponse> {
     let mut clock = Clock::new();
 
     // 1. Validate: the type system cannot check sizes and emptiness.
     req.validate()?;
-    clock.lap("validate");
+    clock.lap(trace, "validate");
 
     // 2. Tenant and persona.
     let (tenant, persona) = load_tenant(engine, tenant_id)?;
-    clock.lap("tenant");
+    clock.lap(trace, "tenant");
 
-    // 3. Conversation: the bounded history window and the carried-over state.
+    // 3. Dedup: the first request with a key runs the turn; repeats get its stored response.
+    let claimed = match &req.dedup_key {
+        None => None,
+        Some(dedup_key) => match claim(engine, tenant_id, dedup_key, req, request_id)? {
+            Some(stored) => {
+                *rate_limit = key.map(|k| engine.rate_limiter.peek(&k.prefix, k.limit, now_secs()));
+                return Ok(stored);
+            }
+            None => {
+                trace.dedup = Some(DedupTrace { key: dedup_key.clone(), outcome: "first".into() });
+                Some(dedup_key.as_str())
+            }
+        },
+    };
+    clock.lap(trace, "dedup");
+
+    let turn = (|| -> Result<RespondResponse> {
+        // 4. Rate limit: per key, per minute. Replays above never count.
+        if let Some(k) = key {
+            match engine.rate_limiter.admit(&k.prefix, k.limit, now_secs())? {
+                Admission::Admitted(state) => *rate_limit = Some(state),
+                Admission::Limited(state, retry_after) => {
+                    *rate_limit = Some(state);
+                    return Err(Error::rate_limited(format!("Per-key limit of {} rpm reached.", k.limit), retry_after));
+                }
+            }
+            trace.rate_limit = *rate_limit;
+        }
+        clock.lap(trace, "rate_limit");
+        compose_and_persist(engine, tenant_id, req, request_id, &tenant, persona, claimed, &mut clock, trace)
+    })();
+    if turn.is_err() {
+        if let Some(dedup_key) = claimed {
+            engine.store.release_dedup(tenant_id, dedup_key, request_id)?;
+        }
+    }
+    turn
+}
+
+/// Claims the dedup key, or returns the stored response of the request that holds it (waiting
+/// for it to finish if it is still running).
+fn claim(engine: &Inner, tenant_id: &str, dedup_key: &str, req: &RespondRequest, request_id: &str) -> Result<Option<RespondResponse>> {
+    let hash = request_hash(req);
+    let window = engine.config.dedup_window.as_millis() as i64;
+    let deadline = Instant::now() + DEDUP_WAIT;
+    loop {
+        let claim = engine.store.claim_dedup(tenant_id, dedup_key, &hash, request_id, window, DEDUP_STALE.as_millis() as i64)?;
+        let stored_hash = match &claim {
+            Claim::Claimed => return Ok(None),
+            Claim::Done { request_hash, .. } | Claim::Pending { request_hash } => request_hash,
+        };
+        if *stored_hash != hash {
+            return Err(Error::bad_request(format!(
+                "dedup_key {dedup_key:?} was already used for a different request; use a new key for a new message"
+            )));
+        }
+        if let Claim::Done { response_json, .. } = claim {
+            let stored: RespondResponse = serde_json::from_str(&response_json)
+                .map_err(|e| Error::new(ErrorKind::Storage, format!("stored response for dedup_key {dedup_key:?} is corrupt: {e}")))?;
+            return Ok(Some(stored));
+        }
+        if Instant::now() > deadline {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!("the first request with dedup_key {dedup_key:?} is still running; retry later"),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// What makes two requests "the same" for dedup: everything but the key itself.
+fn request_hash(req: &RespondRequest) -> String {
+    let canonical = serde_json::json!([req.channel, req.channel_user_id, req.message_text, req.metadata, req.has_image]);
+    crate::access::sha256_hex(canonical.to_string().as_bytes())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compose_and_persist(
+    engine: &Inner,
+    tenant_id: &str,
+    req: &RespondRequest,
+    request_id: &str,
+    tenant: &TenantRow,
+    persona: Persona,
+    dedup_key: Option<&str>,
+    clock: &mut Clock,
+    trace: &mut Trace,
+) -> Result<RespondResponse> {
+    // 5. Conversation: the bounded history window and the carried-over state.
     let (conversation, history) = engine.store.load_conversation(
         tenant_id,
         req.channel.as_str(),
@@ -113,16 +290,16 @@ fn run_stages(engine: &Inner, tenant_id: &str, req: &RespondRequest, request_id:
         engine.config.history_window,
     )?;
     let state: ConversationState = serde_json::from_value(conversation.state).unwrap_or_default();
-    clock.lap("conversation");
+    clock.lap(trace, "conversation");
 
-    // 4. Retrieve: the message's terms, plus the previous question's for a follow-up.
+    // 6. Retrieve: the message's terms, plus the previous question's for a follow-up.
     let analyzer = engine.retriever.analyzer();
     let message_terms = query_terms(engine, &req.message_text);
     let query = build_query(&message_terms, &req.message_text, &state);
     let hits = engine.retriever.search(tenant_id, &query, RETRIEVE_LIMIT)?;
-    clock.lap("retrieve");
+    clock.lap(trace, "retrieve");
 
-    // 5. Compose.
+    // 7. Compose.
     let catalog = engine.store.catalog(tenant_id)?;
     let terms_of = |s: &str| analyzer.terms(s);
     let input = ComposeInput {
@@ -139,39 +316,35 @@ fn run_stages(engine: &Inner, tenant_id: &str, req: &RespondRequest, request_id:
     // A composer may be the host's own code: its panic fails this turn, not the host.
     let composition = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.composer.compose(&input)))
         .map_err(|_| Error::internal(format!("the {} composer panicked; the turn was not answered", engine.composer.name())))??;
-    clock.lap("compose");
+    clock.lap(trace, "compose");
 
-    // 6. Persist: user message, reply, state and trace in one transaction.
+    // 8. Persist: user message, reply, state, trace and the dedup answer in one transaction.
     let latency_ms = clock.start.elapsed().as_millis() as u64;
-    let trace = Trace {
-        request_id: request_id.to_string(),
-        tenant_id: tenant_id.to_string(),
-        request: req.clone(),
-        stages: clock.stages.clone(),
-        query: query.clone(),
-        retrieval: hits.iter().map(trace_hit).collect(),
-        composer: engine.composer.name().to_string(),
-        decision: composition.decision.clone(),
-        grounding: composition.grounding.clone(),
-        tokens_in: composition.tokens_in,
-        tokens_out: composition.tokens_out,
-        latency_ms,
-    };
-    persist(engine, tenant_id, req, request_id, &composition, &hits, &trace)?;
-
-    // 7. Response.
-    Ok(RespondResponse {
+    let response = RespondResponse {
         ok: true,
         request_id: request_id.to_string(),
-        response: composition.text,
-        assistant_name: persona.assistant_name,
+        response: composition.text.clone(),
+        assistant_name: persona.assistant_name.clone(),
         metadata: ResponseMetadata {
             tools_called: Vec::new(),
-            latency_ms: clock.start.elapsed().as_millis() as u64,
+            latency_ms,
             tokens_in: composition.tokens_in,
             tokens_out: composition.tokens_out,
         },
-    })
+    };
+    trace.outcome = "ok".into();
+    trace.query = query;
+    trace.retrieval = hits.iter().map(trace_hit).collect();
+    trace.composer = engine.composer.name().to_string();
+    trace.decision = composition.decision.clone();
+    trace.grounding = composition.grounding.clone();
+    trace.tokens_in = composition.tokens_in;
+    trace.tokens_out = composition.tokens_out;
+    trace.latency_ms = latency_ms;
+    persist(engine, tenant_id, req, request_id, &composition, &hits, trace, &response, dedup_key)?;
+
+    // 9. Response.
+    Ok(response)
 }
 
 fn load_tenant(engine: &Inner, tenant_id: &str) -> Result<(TenantRow, Persona)> {
@@ -187,9 +360,6 @@ fn load_tenant(engine: &Inner, tenant_id: &str) -> Result<(TenantRow, Persona)> 
     Ok((tenant, persona))
 }
 
-/// Words that mark a message as a follow-up to the previous question.
-const FOLLOW_UP_MARKERS: &[&str] = &["and", "also", "what about", "how about", "it", "that", "this", "they", "them", "those", "there"];
-
 /// The message's distinct terms, weighted by IDF, with their synonyms.
 fn query_terms(engine: &Inner, message: &str) -> Vec<QueryTerm> {
     let analyzer = engine.retriever.analyzer();
@@ -204,6 +374,9 @@ fn query_terms(engine: &Inner, message: &str) -> Vec<QueryTerm> {
     }
     out
 }
+
+/// Words that mark a message as a follow-up to the previous question.
+const FOLLOW_UP_MARKERS: &[&str] = &["and", "also", "what about", "how about", "it", "that", "this", "they", "them", "those", "there"];
 
 fn build_query(message_terms: &[QueryTerm], message: &str, state: &ConversationState) -> Vec<(String, f32)> {
     let mut query: Vec<(String, f32)> = Vec::new();
@@ -239,6 +412,7 @@ fn trace_hit(h: &Hit) -> TraceHit {
     TraceHit { doc_id: h.doc_id.clone(), ord: h.ord, kind: h.kind.clone(), title: h.title.clone(), score: h.score }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn persist(
     engine: &Inner,
     tenant_id: &str,
@@ -247,7 +421,10 @@ fn persist(
     composition: &Composition,
     hits: &[Hit],
     trace: &Trace,
+    response: &RespondResponse,
+    dedup_key: Option<&str>,
 ) -> Result<()> {
+    let response_json = serde_json::to_string(response).map_err(|e| Error::internal(e.to_string()))?;
     let retrieved: Vec<(&str, u32, f32)> = hits.iter().map(|h| (h.doc_id.as_str(), h.ord, h.score)).collect();
     let retrieved_json = serde_json::to_string(&retrieved).map_err(|e| Error::internal(e.to_string()))?;
     let trace_json = serde_json::to_string(trace).map_err(|e| Error::internal(e.to_string()))?;
@@ -265,6 +442,7 @@ fn persist(
         tokens_out: composition.tokens_out,
         state: &state,
         trace_json: &trace_json,
+        dedup: dedup_key.map(|k| (k, response_json.as_str())),
     })
 }
 

@@ -39,6 +39,8 @@ pub(crate) struct TurnRecord<'a> {
     pub tokens_out: u32,
     pub state: &'a serde_json::Value,
     pub trace_json: &'a str,
+    /// The dedup key this turn claimed, and the response JSON to store under it.
+    pub dedup: Option<(&'a str, &'a str)>,
 }
 
 impl Store {
@@ -111,6 +113,20 @@ impl Store {
                 "INSERT INTO traces (request_id, tenant_id, created_at, trace_json) VALUES (?1, ?2, ?3, ?4)",
                 params![t.request_id, t.tenant, now, t.trace_json],
             )?;
+            if let Some((key, response_json)) = t.dedup {
+                let n = tx.execute(
+                    "UPDATE dedup SET status = 'done', response_json = ?4
+                     WHERE tenant_id = ?1 AND dedup_key = ?2 AND request_id = ?3 AND status = 'pending'",
+                    params![t.tenant, key, t.request_id, response_json],
+                )?;
+                if n != 1 {
+                    // Our claim expired and was taken over: do not record a second answer.
+                    return Err(crate::Error::new(
+                        crate::ErrorKind::Internal,
+                        format!("the claim on dedup_key {key:?} was lost while the turn ran; retry the request"),
+                    ));
+                }
+            }
             Ok(())
         })
     }

@@ -4,6 +4,7 @@
 //! threads read concurrently; an in-memory store has one connection (SQLite memory databases are
 //! per connection).
 
+mod access;
 mod conversations;
 mod knowledge;
 mod tenants;
@@ -17,13 +18,14 @@ use rusqlite::Connection;
 
 pub use conversations::MessageRow;
 pub(crate) use conversations::TurnRecord;
+pub(crate) use access::{Claim, KeyRow};
 pub(crate) use knowledge::ChunkRow;
 pub(crate) use tenants::TenantRow;
 
 use crate::error::{Error, Result};
 
 /// Migrations, applied in order; the index + 1 is the schema version. Never edit a shipped one.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_access.sql")];
 
 const POOL_SIZE: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -11,6 +11,7 @@ use crate::tenant::{Plan, Tenant};
 /// Everything a turn needs to know about its tenant.
 #[derive(Clone, Debug)]
 pub(crate) struct TenantRow {
+    pub plan: Plan,
     pub currency: String,
     pub persona: Option<Persona>,
     #[allow(dead_code)] // read by the tools stage
@@ -95,13 +96,21 @@ impl Store {
         self.with(|c| {
             let row = c
                 .query_row(
-                    "SELECT currency, persona_json, tool_config_json FROM tenants WHERE id = ?1",
+                    "SELECT currency, persona_json, tool_config_json, plan FROM tenants WHERE id = ?1",
                     [id],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?)),
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
                 )
                 .optional()?;
-            let Some((currency, persona, tools)) = row else { return Ok(None) };
+            let Some((currency, persona, tools, plan)) = row else { return Ok(None) };
             Ok(Some(TenantRow {
+                plan: Plan::parse(&plan)?,
                 currency,
                 persona: persona.map(|p| from_json(&p, "persona")).transpose()?,
                 tool_config: tools.map(|t| from_json(&t, "tool config")).transpose()?.unwrap_or_default(),
