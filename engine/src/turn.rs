@@ -162,6 +162,10 @@ pub(crate) fn run(engine: &Inner, tenant_id: &str, req: &RespondRequest, key: Op
     };
     let mut rate_limit = None;
     let result = run_stages(engine, tenant_id, req, key, &request_id, &mut trace, &mut rate_limit);
+    // Every outcome of a recognised key reports its window, counted or not.
+    if let (None, Some(k)) = (rate_limit, key) {
+        rate_limit = Some(engine.rate_limiter.peek(&k.prefix, k.limit, now_secs()));
+    }
     if let Err(e) = &result {
         trace.outcome = e.code().to_string();
         trace.error = Some(e.message().to_string());
