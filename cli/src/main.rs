@@ -17,6 +17,7 @@ knowledge base → reply. This command operates a data directory (brain.db + a t
     after_help = "Getting started:\n  \
 brain init --tenant demo --vertical party_supplies   # a tenant with the party-supplies persona (Astra)\n  \
 brain chat --tenant demo                             # talk to Astra as a customer\n  \
+brain keys issue --tenant demo --label backend       # an API key for the wire contract (shown once)\n  \
 echo '{\"channel\":\"web\",\"channel_user_id\":\"u1\",\"message_text\":\"When are you open?\"}' | brain respond --tenant demo\n\n\
 Every command takes --data-dir (or BRAIN_DATA_DIR); the default is ./brain-data."
 )]
@@ -104,8 +105,52 @@ enum Command {
         /// The request id (req_...).
         request_id: String,
     },
+    /// Issue, list or revoke API keys (`pk_live_...`; only their SHA-256 is stored).
+    Keys {
+        #[command(subcommand)]
+        action: KeysCmd,
+    },
+    /// Per-key usage: lifetime calls, last use, limit, revocation.
+    Usage {
+        /// Only this tenant's keys.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Serve one HTTP-shaped request of the wire contract: JSON {method, path, headers, body} on
+    /// stdin, {status, headers, body} on stdout. BRAIN_ADMIN_TOKEN enables the admin routes.
+    Http,
     /// The scripted demo: a party-supplies tenant and a short conversation with Astra.
     Demo,
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Issue a key; the plaintext is printed once — store it now.
+    Issue {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Where the key will live ("Production backend").
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Comma-separated scopes: respond (default), admin, ingest, trace.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Requests per minute for this key, overriding the plan's limit.
+        #[arg(long)]
+        rpm: Option<u32>,
+    },
+    /// List keys (revoked ones stay listed).
+    List {
+        /// Only this tenant's keys.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a key by its 8-hex prefix (or the whole key).
+    Revoke {
+        /// Prefix or key.
+        prefix: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -307,9 +352,74 @@ fn run(cli: Cli) -> brain::Result<()> {
             let t = open()?.trace(&request_id)?;
             println!("{}", serde_json::to_string_pretty(&t).unwrap_or_default());
         }
+        Command::Keys { action } => {
+            let engine = open()?;
+            match action {
+                KeysCmd::Issue { tenant, label, scopes, rpm } => {
+                    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                    let issued = engine.issue_key(&tenant, &label, &scopes, rpm)?;
+                    println!("{}", issued.api_key);
+                    eprintln!(
+                        "issued key {} for {tenant} (scopes: {}). This is the only time the key is shown: store it now.",
+                        issued.key.prefix,
+                        issued.key.scopes.join(",")
+                    );
+                }
+                KeysCmd::List { tenant } => print_keys(&engine, tenant.as_deref())?,
+                KeysCmd::Revoke { prefix } => {
+                    engine.revoke_key(&prefix)?;
+                    println!("revoked {prefix}");
+                }
+            }
+        }
+        Command::Usage { tenant } => print_keys(&open()?, tenant.as_deref())?,
+        Command::Http => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input)?;
+            let req: brain::HttpRequest = serde_json::from_str(&input).map_err(|e| {
+                brain::Error::new(
+                    brain::ErrorKind::BadRequest,
+                    format!("stdin must be JSON {{\"method\", \"path\", \"headers\": [[name, value]...], \"body\": [bytes]}}: {e}"),
+                )
+            })?;
+            let mut builder = Engine::builder().data_dir(&cli.data_dir);
+            if let Ok(token) = std::env::var("BRAIN_ADMIN_TOKEN") {
+                builder = builder.admin_token(&token);
+            }
+            let resp = builder.open()?.handle_http(&req);
+            println!("{}", serde_json::to_string(&resp).unwrap_or_default());
+        }
         Command::Demo => demo(&cli.data_dir)?,
     }
     Ok(())
+}
+
+fn print_keys(engine: &Engine, tenant: Option<&str>) -> brain::Result<()> {
+    let keys = engine.keys(tenant)?;
+    if keys.is_empty() {
+        println!("no keys yet: brain keys issue --tenant ID");
+    }
+    for k in keys {
+        let status = if k.revoked_at.is_some() { "revoked" } else { "active" };
+        let last = k.last_used_at.map(|t| format!("{}s ago", (now_ms() - t).max(0) / 1000)).unwrap_or_else(|| "never".into());
+        let rpm = k.rate_limit_rpm.map(|r| format!("{r} rpm")).unwrap_or_else(|| "plan rpm".into());
+        println!(
+            "pk_live_{}_…  {:<12} {:<8} {:>6} calls  last used {:<10} {:<9} {:<20} {}",
+            k.prefix,
+            k.tenant_id,
+            status,
+            k.call_count,
+            last,
+            rpm,
+            k.scopes.join(","),
+            k.label
+        );
+    }
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 fn kind_of_status(status: u16) -> brain::ErrorKind {

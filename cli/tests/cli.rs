@@ -62,6 +62,30 @@ fn init_list_respond_chat_ingest_trace() {
     let (_, out, _) = brain(d, &["trace", &request_id], None);
     assert!(out.contains("\"decision\": \"catalog\""), "{out}");
 
+    // Keys: issue (printed once), use through the HTTP shape, list with usage, revoke.
+    let (code, key, err) = brain(d, &["keys", "issue", "--tenant", "demo", "--label", "backend", "--scopes", "respond,trace"], None);
+    assert_eq!(code, 0, "{err}");
+    let key = key.trim().to_string();
+    assert!(key.starts_with("pk_live_") && err.contains("only time"), "{key} {err}");
+    let http = serde_json::json!({
+        "method": "POST", "path": "/api/v1/respond",
+        "headers": [["Authorization", format!("Bearer {key}")]],
+        "body": req,
+    });
+    let (code, out, _) = brain(d, &["http"], Some(&http.to_string()));
+    assert_eq!(code, 0);
+    let resp: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(resp["status"], 200, "{out}");
+    assert!(out.contains("X-RateLimit-Remaining"), "{out}");
+    let (_, out, _) = brain(d, &["usage", "--tenant", "demo"], None);
+    assert!(out.contains(&key[..16]) && out.contains("active") && out.contains("1 calls"), "{out}");
+    let (code, _, _) = brain(d, &["keys", "revoke", &key[8..16]], None);
+    assert_eq!(code, 0);
+    let (_, out, _) = brain(d, &["keys", "list"], None);
+    assert!(out.contains("revoked"), "{out}");
+    let db = std::fs::read(d.join("brain.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&db).contains(&key[17..]));
+
     let (code, _, err) = brain(d, &["marketplace", "apply", "--tenant", "demo", "bakery"], None);
     assert_eq!(code, 3);
     assert!(err.contains("valid keys"), "{err}");

@@ -31,8 +31,22 @@ pub struct HttpRequest {
     pub path: String,
     /// Header names and values (names are matched case-insensitively).
     pub headers: Vec<(String, String)>,
-    /// The raw body.
+    /// The raw body (in JSON: a string, or an array of bytes).
+    #[serde(deserialize_with = "body_bytes")]
     pub body: Vec<u8>,
+}
+
+fn body_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<u8>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Body {
+        Text(String),
+        Bytes(Vec<u8>),
+    }
+    Ok(match Body::deserialize(d)? {
+        Body::Text(s) => s.into_bytes(),
+        Body::Bytes(b) => b,
+    })
 }
 
 /// The HTTP response to send back.
