@@ -236,6 +236,10 @@ pub struct ResponseMetadata {
     pub tokens_in: u32,
     /// Tokens of the reply, counted the same way.
     pub tokens_out: u32,
+    /// Present (true) when the conversation is handed to a human: the bot did not answer and
+    /// `response` is empty. Additive to v1; omitted otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub handoff: bool,
 }
 
 /// The error body of the wire contract (`"ok": false`).

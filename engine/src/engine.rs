@@ -123,7 +123,12 @@ impl EngineBuilder {
             rate_limiter: crate::access::RateLimiter::new(),
             admin_token_hash: self.admin_token_hash,
             turns: AtomicU64::new(0),
+            tools: crate::tools::ToolRegistry::default(),
+            planner: Arc::new(crate::tools::planner::RulePlanner),
         };
+        for tool in crate::tools::builtins::all() {
+            inner.tools.register(tool)?;
+        }
         inner.store.purge(inner.config.trace_retention.as_millis() as i64)?;
         // The index is derived data: if it is missing or out of step with brain.db, rebuild it.
         let chunks = inner.store.chunk_count()?;
@@ -144,6 +149,8 @@ pub(crate) struct Inner {
     pub(crate) rate_limiter: crate::access::RateLimiter,
     pub(crate) admin_token_hash: Option<String>,
     turns: AtomicU64,
+    pub(crate) tools: crate::tools::ToolRegistry,
+    pub(crate) planner: Arc<dyn crate::tools::planner::Planner>,
 }
 
 impl Inner {
@@ -288,7 +295,7 @@ impl Engine {
     /// `Storage`/`Retrieval` on internal failures. Every error carries the request id
     /// ([`Error::request_id`]).
     pub fn respond(&self, tenant_id: &str, request: &RespondRequest) -> Result<RespondResponse> {
-        let out = crate::turn::run(&self.inner, tenant_id, request, None, crate::contract::new_request_id());
+        let out = crate::turn::run(self, tenant_id, request, None, crate::contract::new_request_id());
         self.inner.after_turn();
         out.result
     }
@@ -303,7 +310,7 @@ impl Engine {
             Ok(a) => a,
             Err(e) => return KeyedOutcome { result: Err(e.with_request_id(request_id)), rate_limit: None },
         };
-        let out = crate::turn::run(&self.inner, &auth.tenant_id, request, Some(&auth.key), request_id);
+        let out = crate::turn::run(self, &auth.tenant_id, request, Some(&auth.key), request_id);
         self.inner.after_turn();
         KeyedOutcome { result: out.result, rate_limit: out.rate_limit }
     }
@@ -334,6 +341,89 @@ impl Engine {
             .trace(request_id)?
             .ok_or_else(|| Error::not_found(format!("no trace for request id {request_id:?}")))?;
         serde_json::from_str(&json).map_err(|e| Error::new(crate::ErrorKind::Storage, format!("stored trace is corrupt: {e}")))
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    // ----- tools -----
+
+    /// Registers a host tool. Enable it for a tenant by listing its name in the persona's
+    /// `tools`; give it [`crate::Tool::triggers`] so the planner knows when to call it.
+    ///
+    /// # Errors
+    /// `BadRequest` for a name that is not `namespace.verb`, a schema that is not an object
+    /// schema, or a name already registered.
+    pub fn register_tool(&self, tool: crate::tools::Tool) -> Result<()> {
+        self.inner.tools.register(tool)
+    }
+
+    /// Every registered tool, built-in and host.
+    pub fn tools(&self) -> Vec<crate::tools::ToolInfo> {
+        self.inner.tools.list().iter().map(|t| t.info()).collect()
+    }
+
+    /// Runs one tool directly (operators, tests, bindings), under the same rails as a turn:
+    /// allowlist of the tenant's persona, schema check, timeout, panic catching.
+    /// `confirmed` stands for the customer's confirmation of a side effect.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown tenant or a tenant without persona.
+    pub fn call_tool(&self, tenant_id: &str, channel: crate::Channel, channel_user_id: &str, name: &str, args: serde_json::Value, confirmed: bool) -> Result<crate::tools::ToolOutcome> {
+        let persona = self.persona(tenant_id)?;
+        let ctx = crate::tools::ToolContext {
+            tenant_id: tenant_id.to_string(),
+            channel,
+            channel_user_id: channel_user_id.to_string(),
+            request_id: crate::contract::new_request_id(),
+            engine: self.clone(),
+        };
+        Ok(crate::tools::dispatch(&self.inner.tools, &persona.tools, &ctx, name, args, confirmed))
+    }
+
+    /// Conversations handed to a human (open ones only unless `all`), newest first.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn handoffs(&self, tenant_id: &str, all: bool) -> Result<Vec<serde_json::Value>> {
+        self.inner.store.tool_rows("handoffs", tenant_id, !all)
+    }
+
+    /// Gives a handed-off conversation back to the bot.
+    ///
+    /// # Errors
+    /// `NotFound` when the conversation has no open handoff.
+    pub fn release_handoff(&self, tenant_id: &str, channel: crate::Channel, channel_user_id: &str) -> Result<()> {
+        if self.inner.store.release_handoff(tenant_id, channel.as_str(), channel_user_id)? {
+            Ok(())
+        } else {
+            Err(Error::not_found(format!("no open handoff for {channel}:{channel_user_id} of tenant {tenant_id:?}")))
+        }
+    }
+
+    /// The tenant's orders, newest first.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn orders(&self, tenant_id: &str) -> Result<Vec<serde_json::Value>> {
+        self.inner.store.tool_rows("orders", tenant_id, false)
+    }
+
+    /// The tenant's bookings, newest first.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn bookings(&self, tenant_id: &str) -> Result<Vec<serde_json::Value>> {
+        self.inner.store.tool_rows("bookings", tenant_id, false)
+    }
+
+    /// The tenant's captured leads, newest first.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn leads(&self, tenant_id: &str) -> Result<Vec<serde_json::Value>> {
+        self.inner.store.tool_rows("leads", tenant_id, false)
     }
 
     // ----- access -----

@@ -46,6 +46,7 @@ mod retrieval;
 mod store;
 mod tenant;
 mod text;
+mod tools;
 mod turn;
 
 pub use access::{ApiKeyInfo, DEFAULT_SCOPE, IssuedKey, RateLimit, SCOPES};
@@ -64,6 +65,8 @@ pub use retrieval::Hit;
 pub use store::MessageRow as Message;
 pub use tenant::{Plan, Tenant};
 pub use text::count_tokens;
+pub use tools::planner::{PendingAction, PlanNote};
+pub use tools::{DEFAULT_TOOL_TIMEOUT, Tool, ToolContext, ToolHandler, ToolInfo, ToolOutcome};
 pub use turn::{AuthTrace, DedupTrace, Trace, TraceHit};
 
 #[cfg(doctest)]

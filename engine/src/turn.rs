@@ -17,7 +17,10 @@ use crate::access::RateLimit;
 use crate::access::Admission;
 use crate::compose::{ComposeInput, Composition, ConversationState, QueryTerm};
 use crate::contract::{RespondRequest, RespondResponse, ResponseMetadata};
-use crate::engine::Inner;
+use crate::engine::{Engine, Inner};
+use crate::tools::planner::PlanInput;
+use crate::tools::{ToolContext, ToolOutcome};
+use serde_json::json;
 use crate::error::{Error, ErrorKind, Result};
 use crate::persona::Persona;
 use crate::retrieval::Hit;
@@ -60,7 +63,9 @@ pub struct Trace {
     pub query: Vec<(String, f32)>,
     /// Retrieval hits with their BM25 scores.
     pub retrieval: Vec<TraceHit>,
-    /// Tools run, with arguments and results (none yet).
+    /// The planner's decision: intent, slots, note, pending action.
+    pub plan: Option<serde_json::Value>,
+    /// Tools run, with arguments, status, results and latency.
     pub tools: Vec<serde_json::Value>,
     /// Which composer ran.
     pub composer: String,
@@ -148,7 +153,8 @@ fn now_secs() -> u64 {
 
 /// Runs one turn for `tenant_id` under `request_id`. Errors carry the request id; every outcome
 /// leaves a trace (a replay returns the first request's id, whose trace already exists).
-pub(crate) fn run(engine: &Inner, tenant_id: &str, req: &RespondRequest, key: Option<&KeyAuth>, request_id: String) -> TurnOutcome {
+pub(crate) fn run(eng: &Engine, tenant_id: &str, req: &RespondRequest, key: Option<&KeyAuth>, request_id: String) -> TurnOutcome {
+    let engine = eng.inner();
     let mut trace = Trace {
         request_id: request_id.clone(),
         tenant_id: tenant_id.to_string(),
@@ -161,7 +167,7 @@ pub(crate) fn run(engine: &Inner, tenant_id: &str, req: &RespondRequest, key: Op
         ..Trace::default()
     };
     let mut rate_limit = None;
-    let result = run_stages(engine, tenant_id, req, key, &request_id, &mut trace, &mut rate_limit);
+    let result = run_stages(eng, tenant_id, req, key, &request_id, &mut trace, &mut rate_limit);
     // Every outcome of a recognised key reports its window, counted or not.
     if let (None, Some(k)) = (rate_limit, key) {
         rate_limit = Some(engine.rate_limiter.peek(&k.prefix, k.limit, now_secs()));
@@ -179,7 +185,7 @@ pub(crate) fn run(engine: &Inner, tenant_id: &str, req: &RespondRequest, key: Op
 }
 
 fn run_stages(
-    engine: &Inner,
+    eng: &Engine,
     tenant_id: &str,
     req: &RespondRequest,
     key: Option<&KeyAuth>,
@@ -187,6 +193,7 @@ fn run_stages(
     trace: &mut Trace,
     rate_limit: &mut Option<RateLimit>,
 ) -> Result<RespondResponse> {
+    let engine = eng.inner();
     let mut clock = Clock::new();
 
     // 1. Validate: the type system cannot check sizes and emptiness.
@@ -226,7 +233,7 @@ fn run_stages(
             trace.rate_limit = *rate_limit;
         }
         clock.lap(trace, "rate_limit");
-        compose_and_persist(engine, tenant_id, req, request_id, &tenant, persona, claimed, &mut clock, trace)
+        compose_and_persist(eng, tenant_id, req, request_id, &tenant, persona, claimed, &mut clock, trace)
     })();
     if turn.is_err() {
         if let Some(dedup_key) = claimed {
@@ -276,7 +283,7 @@ fn request_hash(req: &RespondRequest) -> String {
 
 #[allow(clippy::too_many_arguments)]
 fn compose_and_persist(
-    engine: &Inner,
+    eng: &Engine,
     tenant_id: &str,
     req: &RespondRequest,
     request_id: &str,
@@ -286,14 +293,19 @@ fn compose_and_persist(
     clock: &mut Clock,
     trace: &mut Trace,
 ) -> Result<RespondResponse> {
-    // 5. Conversation: the bounded history window and the carried-over state.
+    let engine = eng.inner();
+    // 5. Conversation: the bounded history window and the carried-over state; a conversation
+    // handed to a human gets no bot reply until the host releases it.
+    if engine.store.handoff_open(tenant_id, req.channel.as_str(), &req.channel_user_id)? {
+        return handed_off(engine, tenant_id, req, request_id, persona, dedup_key, clock, trace);
+    }
     let (conversation, history) = engine.store.load_conversation(
         tenant_id,
         req.channel.as_str(),
         &req.channel_user_id,
         engine.config.history_window,
     )?;
-    let state: ConversationState = serde_json::from_value(conversation.state).unwrap_or_default();
+    let mut state: ConversationState = serde_json::from_value(conversation.state).unwrap_or_default();
     clock.lap(trace, "conversation");
 
     // 6. Retrieve: the message's terms, plus the previous question's for a follow-up.
@@ -303,9 +315,41 @@ fn compose_and_persist(
     let hits = engine.retriever.search(tenant_id, &query, RETRIEVE_LIMIT)?;
     clock.lap(trace, "retrieve");
 
-    // 7. Compose.
+    // 7. Plan and dispatch tools: intent and slots → calls under the rails → results.
     let catalog = engine.store.catalog(tenant_id)?;
     let terms_of = |s: &str| analyzer.terms(s);
+    let slots = crate::tools::slots::extract(&req.message_text, crate::tools::slots::Date::today_utc());
+    let host_tools = engine.tools.host_tools();
+    let plan_input = PlanInput {
+        message: &req.message_text,
+        slots: &slots,
+        catalog: &catalog,
+        allowed: &persona.tools,
+        host_tools: &host_tools,
+        pending: state.pending.as_ref(),
+        terms_of: &terms_of,
+        currency: &tenant.currency,
+    };
+    let plan = engine.planner.plan(&plan_input);
+    let ctx = ToolContext {
+        tenant_id: tenant_id.to_string(),
+        channel: req.channel,
+        channel_user_id: req.channel_user_id.clone(),
+        request_id: request_id.to_string(),
+        engine: eng.clone(),
+    };
+    let outcomes: Vec<ToolOutcome> = plan
+        .calls
+        .iter()
+        .map(|c| crate::tools::dispatch(&engine.tools, &persona.tools, &ctx, &c.tool, c.args.clone(), c.confirmed))
+        .collect();
+    let (note, pending) = engine.planner.follow_up(&plan_input, &plan, &outcomes);
+    state.pending = pending;
+    trace.plan = Some(json!({ "intent": plan.intent, "slots": slots, "note": note, "pending": state.pending }));
+    trace.tools = outcomes.iter().map(|o| serde_json::to_value(o).unwrap_or_default()).collect();
+    clock.lap(trace, "tools");
+
+    // 8. Compose.
     let input = ComposeInput {
         persona: &persona,
         currency: &tenant.currency,
@@ -316,13 +360,16 @@ fn compose_and_persist(
         catalog: &catalog,
         state: &state,
         terms_of: &terms_of,
+        tools: &outcomes,
+        note: note.as_ref(),
+        tools_allowed_order: persona.tools.iter().any(|t| t == "commerce.create_order"),
     };
     // A composer may be the host's own code: its panic fails this turn, not the host.
     let composition = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.composer.compose(&input)))
         .map_err(|_| Error::internal(format!("the {} composer panicked; the turn was not answered", engine.composer.name())))??;
     clock.lap(trace, "compose");
 
-    // 8. Persist: user message, reply, state, trace and the dedup answer in one transaction.
+    // 9. Persist: user message, reply, state, trace and the dedup answer in one transaction.
     let latency_ms = clock.start.elapsed().as_millis() as u64;
     let response = RespondResponse {
         ok: true,
@@ -330,10 +377,11 @@ fn compose_and_persist(
         response: composition.text.clone(),
         assistant_name: persona.assistant_name.clone(),
         metadata: ResponseMetadata {
-            tools_called: Vec::new(),
+            tools_called: outcomes.iter().filter(|o| o.ran()).map(|o| o.name.clone()).collect(),
             latency_ms,
             tokens_in: composition.tokens_in,
             tokens_out: composition.tokens_out,
+            handoff: false,
         },
     };
     trace.outcome = "ok".into();
@@ -347,7 +395,44 @@ fn compose_and_persist(
     trace.latency_ms = latency_ms;
     persist(engine, tenant_id, req, request_id, &composition, &hits, trace, &response, dedup_key)?;
 
-    // 9. Response.
+    // 10. Response.
+    Ok(response)
+}
+
+/// A conversation with an open handoff: the message is stored for the human, the bot says nothing.
+#[allow(clippy::too_many_arguments)]
+fn handed_off(
+    engine: &Inner,
+    tenant_id: &str,
+    req: &RespondRequest,
+    request_id: &str,
+    persona: Persona,
+    dedup_key: Option<&str>,
+    clock: &mut Clock,
+    trace: &mut Trace,
+) -> Result<RespondResponse> {
+    let (conversation, _) = engine.store.load_conversation(tenant_id, req.channel.as_str(), &req.channel_user_id, 0)?;
+    let state: ConversationState = serde_json::from_value(conversation.state).unwrap_or_default();
+    let composition = Composition {
+        text: String::new(),
+        decision: "handoff_active".into(),
+        grounding: vec![],
+        tokens_in: 0,
+        tokens_out: 0,
+        state,
+    };
+    let latency_ms = clock.start.elapsed().as_millis() as u64;
+    let response = RespondResponse {
+        ok: true,
+        request_id: request_id.to_string(),
+        response: String::new(),
+        assistant_name: persona.assistant_name,
+        metadata: ResponseMetadata { latency_ms, handoff: true, ..ResponseMetadata::default() },
+    };
+    trace.outcome = "ok".into();
+    trace.decision = composition.decision.clone();
+    trace.latency_ms = latency_ms;
+    persist(engine, tenant_id, req, request_id, &composition, &[], trace, &response, dedup_key)?;
     Ok(response)
 }
 
@@ -457,7 +542,7 @@ mod tests {
 
     #[test]
     fn follow_ups_carry_the_previous_terms_with_less_weight() {
-        let state = ConversationState { last_terms: vec!["open".into()], last_item: None };
+        let state = ConversationState { last_terms: vec!["open".into()], ..Default::default() };
         let qt = |t: &str| QueryTerm { term: t.into(), weight: 1.0, synonyms: vec![] };
         let q = build_query(&[qt("sunday")], "What about Sunday?", &state);
         assert_eq!(q, vec![("sunday".to_string(), 1.0), ("open".to_string(), CARRY_WEIGHT)]);

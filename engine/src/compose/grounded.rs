@@ -43,6 +43,10 @@ impl Composer for GroundedComposer {
         let read = count_tokens(input.message) + input.history.iter().map(|m| count_tokens(&m.text)).sum::<u32>();
         let persona = input.persona;
 
+        if let Some((text, decision)) = super::tools_reply::reply(input) {
+            let read = read + input.tools.iter().map(|o| count_tokens(&o.result.clone().unwrap_or_default().to_string())).sum::<u32>();
+            return Ok(done(text, &decision, input.tools.iter().map(|o| format!("tool:{}", o.name)).collect(), read, input.state.clone()));
+        }
         if is_greeting(&words, &persona.assistant_name) {
             return Ok(done(persona.greeting.clone(), "greeting", vec![], read, input.state.clone()));
         }
@@ -67,6 +71,7 @@ impl Composer for GroundedComposer {
         let mut state = ConversationState {
             last_terms: input.message_terms.iter().map(|t| t.term.clone()).collect(),
             last_item: input.state.last_item.clone(),
+            pending: input.state.pending.clone(),
         };
 
         // A catalog item named more completely than any passage covers the question: answer from

@@ -3,6 +3,7 @@
 //! composers plug in through the same [`Composer`] trait.
 
 mod grounded;
+mod tools_reply;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,12 @@ pub struct ComposeInput<'a> {
     pub state: &'a ConversationState,
     /// Term analyzer (the retrieval analyzer), for matching names and passages.
     pub terms_of: &'a (dyn Fn(&str) -> Vec<String> + Sync),
+    /// Tools that ran this turn, in order, with their results.
+    pub tools: &'a [crate::tools::ToolOutcome],
+    /// What the planner wants said besides (a question, a confirmation, a cancellation).
+    pub note: Option<&'a crate::tools::planner::PlanNote>,
+    /// Whether the persona may place orders (a recommendation then offers to "lock it in").
+    pub tools_allowed_order: bool,
 }
 
 /// One term of the customer's message, as retrieval and composers weigh it.
@@ -63,6 +70,9 @@ pub struct ConversationState {
     /// SKU of the catalog item last talked about ("how much is it?").
     #[serde(default)]
     pub last_item: Option<String>,
+    /// An action waiting for the customer's confirmation or for missing details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<crate::tools::planner::PendingAction>,
 }
 
 /// A composer's reply.

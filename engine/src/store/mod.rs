@@ -7,6 +7,7 @@
 mod access;
 mod conversations;
 mod knowledge;
+mod tools;
 mod tenants;
 
 use std::path::{Path, PathBuf};
@@ -25,7 +26,11 @@ pub(crate) use tenants::TenantRow;
 use crate::error::{Error, Result};
 
 /// Migrations, applied in order; the index + 1 is the schema version. Never edit a shipped one.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_access.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_access.sql"),
+    include_str!("migrations/0003_tools.sql"),
+];
 
 const POOL_SIZE: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
