@@ -29,6 +29,7 @@ pub(crate) fn reply(input: &ComposeInput<'_>) -> Option<(String, String)> {
         }
         None => {}
     }
+    parts.retain(|p| !p.is_empty());
     if parts.is_empty() {
         return None;
     }
@@ -44,9 +45,7 @@ fn people_word(message: &str) -> &'static str {
     let has = |w: &str| crate::tools::planner::contains_phrase(&lower, w);
     if has("kids") || has("children") || has("kid") || has("girls") || has("boys") {
         "kids"
-    } else if has("users") || has("seats") || has("team") {
-        "people"
-    } else if has("people") || has("adults") || has("friends") {
+    } else if has("users") || has("seats") || has("team") || has("people") || has("adults") || has("friends") {
         "people"
     } else {
         "guests"
@@ -134,7 +133,8 @@ fn phrase(input: &ComposeInput<'_>, o: &ToolOutcome) -> String {
         "booking.book" => {
             if r["booked"] == Value::Bool(true) {
                 let b = &r["booking"];
-                let party = b["party_size"].as_u64().map(|n| format!(" for {n}")).unwrap_or_default();
+                let service = b["service"].as_str().unwrap_or("");
+                let party = b["party_size"].as_u64().map(|n| format!(" for {n}")).filter(|f| !service.ends_with(f.as_str())).unwrap_or_default();
                 format!(
                     "You're booked: {}{party} on {} at {}. Your reference is {}.",
                     b["service"].as_str().unwrap_or(""),

@@ -367,6 +367,7 @@ fn book() -> Tool {
                               "time": {"type": "string", "minLength": 4, "maxLength": 5},
                               "party_size": {"type": "integer", "minimum": 1, "maximum": 1000},
                               "name": {"type": "string", "maxLength": 200},
+                              "listing": {"type": "string", "maxLength": 200},
                               "confirmation_id": {"type": "string", "minLength": 1, "maxLength": 100}}}),
         |ctx, args| {
             let svc = service(ctx, args["service"].as_str().unwrap_or_default())?;

@@ -144,7 +144,8 @@ fn is_no(lower: &str) -> bool {
 }
 
 const HANDOFF: &[&str] = &[
-    "human", "real person", "a person", "an agent", "live agent", "representative", "speak to someone",
+    "human", "real person", "a person", "an agent", "live agent", "support agent", "actual person", "connect me with",
+    "representative", "speak to someone",
     "talk to someone", "manager", "operator", "speak to a person", "talk to a person", "customer service rep",
     "someone from your team", "escalate",
 ];
@@ -155,29 +156,44 @@ const AVAILABILITY: &[&str] = &["available", "availability", "free", "openings",
 const ASKING_TO: &[&str] = &[
     "i'd like", "i would like", "i want", "can i", "could i", "can you", "could you", "please", "let's",
     "i need", "we'd like", "we would like", "looking to", "want to", "like to", "get me", "is there", "do you have",
-    "any", "we want", "we need", "i wanna", "book me", "book us", "reserve",
+    "any", "we want", "we need", "i wanna", "book me", "book us", "reserve", "could we", "can we", "we'd",
+    "shall we", "need to", "set up", "asap",
 ];
 /// Questions about a booking policy ("what happens if I miss my appointment?") are FAQ, not bookings.
 const POLICY: &[&str] = &[
     "cancel", "what happens", "how far ahead", "how far in advance", "notice", "deposit", "miss", "no-show",
-    "no show", "late", "policy", "how long", "paperwork", "forms", "do i have to", "do i need to", "if i", "rules",
+    "no show", "late", "policy", "how long", "paperwork", "forms", "do i have to", "do i need", "if i", "rules",
     "refund", "reschedule fee",
 ];
 
-fn wants_booking(lower: &str, s: &Slots) -> bool {
-    if has_any(lower, POLICY) {
+fn wants_booking(lower: &str, s: &Slots, names_service: bool, names_listing: bool) -> bool {
+    if has_any(lower, POLICY) || (has_any(lower, &["how much", "cost", "price"]) && s.date.is_none() && s.time.is_none()) {
         return false;
     }
     let dated = s.date.is_some() || s.time.is_some();
-    (has_any(lower, BOOKING) && (has_any(lower, ASKING_TO) || dated || s.count.is_some()))
+    // Typos and inflections of the booking verbs: "reservaton", "apointment", "booked".
+    let stem_cue = words(lower).iter().any(|w| ["reserv", "appoint", "apoint", "book", "schedul"].iter().any(|p| w.starts_with(p)));
+    let asking = has_any(lower, ASKING_TO) || lower.contains("please");
+    (stem_cue || has_any(lower, BOOKING)) && (asking || lower.ends_with('?') || dated || s.count.is_some())
         || (has_any(lower, AVAILABILITY) && dated)
+        || (names_service && (asking || dated))
+        || (names_listing && has_any(lower, &["view", "viewing", "see", "tour", "visit", "look at", "come and see"]))
+        || (dated && s.count.is_some())
 }
-const ORDER: &[&str] = &["i'll take", "i will take", "order", "buy", "purchase", "add to cart", "get me", "i want the", "i'd like the", "checkout", "sign me up", "subscribe"];
-const STOCK: &[&str] = &["in stock", "stock", "available", "availability", "have any", "sold out", "left", "still have", "back in"];
+const ORDER: &[&str] = &[
+    "i'll take", "i will take", "ill take", "order", "buy", "purchase", "add to cart", "to my cart", "add the", "get me",
+    "i want the", "i'd like the", "checkout", "sign me up", "subscribe", "upgrade to", "switch to", "downgrade to",
+    "i'll get", "ill get", "i will get", "to our account",
+];
+const STOCK: &[&str] = &[
+    "in stock", "stock", "available", "availability", "have any", "sold out", "left", "still have", "back in",
+    "do you have the", "in size", "in a size",
+];
 const RECOMMEND: &[&str] = &[
     "looking for", "recommend", "suggest", "ideas", "what do you have for", "something for", "throwing", "party for",
     "supplies for", "options for", "which plan", "what plan", "best plan", "good for", "what should i get",
-    "shopping for", "gift for", "outfit for", "fits", "what would you",
+    "shopping for", "gift for", "outfit for", "fits", "what would you", "what do you have in", "go well with",
+    "go with", "what should we get", "best option", "which one should",
 ];
 const PARTY_NOUNS: &[&str] = &["kids", "children", "guests", "people", "birthday", "party", "team", "users", "seats", "friends", "adults", "girls", "boys"];
 const LEAD: &[&str] = &["contact me", "call me", "email me", "get back to me", "reach me", "quote", "in touch", "callback", "call back", "text me"];
@@ -337,7 +353,9 @@ impl RulePlanner {
         }
         let s = input.slots;
         let in_flow = carried.is_some_and(|p| p.tool == "booking.book");
-        if !in_flow && !wants_booking(lower, s) {
+        let named_service = self.named_item(input, |i| i.duration_minutes.is_some());
+        let named_listing = self.named_item(input, |i| i.item_type == "listing");
+        if !in_flow && !wants_booking(lower, s, named_service.is_some(), named_listing.is_some()) {
             return None;
         }
         // "How much is it to book X?" asks a price, not for a booking.
@@ -346,13 +364,19 @@ impl RulePlanner {
             return None;
         }
         // A named dish or product ("is the Branzino available tonight?") is not a booking.
-        if !in_flow && self.named_item(input, |i| i.duration_minutes.is_none()).is_some() && self.named_item(input, |i| i.duration_minutes.is_some()).is_none() {
+        if !in_flow && named_listing.is_none() && self.named_item(input, |i| i.duration_minutes.is_none()).is_some() && named_service.is_none() {
             return None;
         }
         let mut args = carried.filter(|_| in_flow).map(|p| p.args.clone()).unwrap_or_default();
         let services: Vec<&CatalogItem> = input.catalog.iter().filter(|i| i.duration_minutes.is_some()).collect();
-        if let Some(item) = self.named_item(input, |i| i.duration_minutes.is_some()) {
+        if let Some(item) = named_service {
             args.insert("service".into(), json!(item.sku));
+        } else if let Some(listing) = named_listing {
+            // Seeing a listing is a viewing of it.
+            if let Some(v) = services.iter().find(|i| i.name.to_lowercase().contains("viewing")) {
+                args.insert("service".into(), json!(v.sku));
+                args.insert("listing".into(), json!(listing.name));
+            }
         } else if let Some(count) = s.count {
             // "a table for 5": the smallest service that seats the party.
             let fit = services
@@ -537,6 +561,7 @@ impl Planner for RulePlanner {
             .or_else(|| self.order(input, &lower))
             .or_else(|| self.stock(input, &lower))
             .or_else(|| self.booking(input, &lower, None))
+            .or_else(|| if has_any(&lower, LEAD) { self.lead(input, &lower) } else { None })
             .or_else(|| self.recommend(input, &lower))
             .or_else(|| self.lead(input, &lower));
         match fresh {
@@ -569,8 +594,15 @@ impl Planner for RulePlanner {
                             Some(t) if free.contains(&t) => {
                                 let date = Date::parse_iso(p.args.get("date").and_then(Value::as_str).unwrap_or_default());
                                 let day = date.map(human_date).unwrap_or_default();
-                                let party = p.args.get("party_size").and_then(Value::as_u64).map(|n| format!(" for {n}")).unwrap_or_default();
-                                p.summary = format!("book the {}{party} on {day} at {t}", r["service"].as_str().unwrap_or("appointment"));
+                                let service = r["service"].as_str().unwrap_or("appointment");
+                                let party = p
+                                    .args
+                                    .get("party_size")
+                                    .and_then(Value::as_u64)
+                                    .map(|n| format!(" for {n}"))
+                                    .filter(|f| !service.ends_with(f.as_str()))
+                                    .unwrap_or_default();
+                                p.summary = format!("book the {service}{party} on {day} at {t}");
                                 p.awaiting = "confirm".into();
                                 p.missing.clear();
                                 p.args.insert("confirmation_id".into(), json!(p.id));
@@ -596,4 +628,107 @@ pub(crate) fn human_date(d: Date) -> String {
     const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
     const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
     format!("{} {} {}", DAYS[d.weekday() as usize % 7], d.day, MONTHS[(d.month as usize).clamp(1, 12) - 1])
+}
+
+#[cfg(test)]
+mod eval {
+    //! The planner against a labelled set of customer messages across all verticals
+    //! (`tests/fixtures/planner_set.toml`): right intent, right slots. Prints the misses.
+
+    use super::*;
+    use crate::marketplace::VerticalPack;
+    use crate::tools::slots::extract;
+
+    #[derive(Deserialize)]
+    struct Set {
+        case: Vec<Case>,
+    }
+
+    #[derive(Deserialize)]
+    struct Case {
+        vertical: String,
+        message: String,
+        intent: String,
+        guests: Option<u32>,
+        budget: Option<f64>,
+        theme: Option<String>,
+        item: Option<String>,
+        service: Option<String>,
+        date: Option<String>,
+        time: Option<String>,
+        email: Option<String>,
+        phone: Option<String>,
+    }
+
+    #[test]
+    fn labelled_messages_get_the_right_tool_and_slots() {
+        let set: Set = toml::from_str(include_str!("../../tests/fixtures/planner_set.toml")).unwrap();
+        let analyzer = crate::retrieval::Analyzer::new();
+        let terms_of = |s: &str| analyzer.terms(s);
+        let today = Date::new(2026, 12, 4).unwrap();
+        let packs: std::collections::HashMap<String, VerticalPack> =
+            crate::marketplace::builtin_keys().into_iter().map(|k| (k.to_string(), VerticalPack::builtin(k).unwrap())).collect();
+        let (mut intent_ok, mut all_ok) = (0, 0);
+        let mut misses = Vec::new();
+        let started = std::time::Instant::now();
+        for c in &set.case {
+            let pack = &packs[&c.vertical];
+            let slots = extract(&c.message, today);
+            let input = PlanInput {
+                message: &c.message,
+                slots: &slots,
+                catalog: &pack.catalog,
+                allowed: &pack.persona.tools,
+                host_tools: &[],
+                pending: None,
+                terms_of: &terms_of,
+                currency: &pack.currency,
+            };
+            let plan = RulePlanner.plan(&input);
+            let name_of = |sku: Option<&str>| pack.catalog.iter().find(|i| Some(i.sku.as_str()) == sku).map(|i| i.name.clone());
+            let args: Map<String, Value> = plan
+                .calls
+                .first()
+                .and_then(|c| c.args.as_object().cloned())
+                .or_else(|| plan.pending.as_ref().map(|p| p.args.clone()))
+                .unwrap_or_default();
+            let item = args.get("items").and_then(|v| v.get(0)).and_then(|i| i["sku"].as_str()).or(args.get("sku").and_then(Value::as_str));
+            let mut wrong: Vec<String> = Vec::new();
+            let mut check = |field: &str, want: Option<String>, got: Option<String>| {
+                if let Some(w) = want {
+                    if Some(&w) != got.as_ref() {
+                        wrong.push(format!("{field}: want {w:?}, got {got:?}"));
+                    }
+                }
+            };
+            check("guests", c.guests.map(|g| g.to_string()), slots.count.map(|g| g.to_string()));
+            check("budget", c.budget.map(|b| format!("{b:.2}")), slots.budget.as_ref().map(|b| format!("{:.2}", b.amount)));
+            check("date", c.date.clone(), slots.date.map(|d| d.to_string()));
+            check("time", c.time.clone(), slots.time.map(|(h, m)| format!("{h:02}:{m:02}")));
+            check("email", c.email.clone(), slots.email.clone());
+            check("phone", c.phone.clone(), slots.phone.clone());
+            if c.intent == plan.intent {
+                check("theme", c.theme.clone(), args.get("theme").and_then(Value::as_str).map(str::to_string));
+                check("item", c.item.clone(), name_of(item));
+                check("service", c.service.clone(), name_of(args.get("service").and_then(Value::as_str)));
+            }
+            let right_intent = c.intent == plan.intent;
+            intent_ok += right_intent as usize;
+            if right_intent && wrong.is_empty() {
+                all_ok += 1;
+            } else {
+                misses.push(format!("[{}] {:?}: intent want {} got {}; {}", c.vertical, c.message, c.intent, plan.intent, wrong.join("; ")));
+            }
+        }
+        let n = set.case.len();
+        let per_plan = started.elapsed().as_micros() as f64 / n as f64;
+        println!("planner: {n} labelled messages; right tool {intent_ok}/{n} ({:.1}%); right tool and slots {all_ok}/{n} ({:.1}%); {per_plan:.0} µs per message (slot extraction + plan, debug build)",
+            100.0 * intent_ok as f64 / n as f64, 100.0 * all_ok as f64 / n as f64);
+        for m in &misses {
+            println!("  {m}");
+        }
+        assert!(n >= 150);
+        assert!(intent_ok as f64 / n as f64 >= 0.90, "right tool {intent_ok}/{n}");
+        assert!(all_ok as f64 / n as f64 >= 0.85, "right tool and slots {all_ok}/{n}");
+    }
 }

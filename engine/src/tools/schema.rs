@@ -83,11 +83,8 @@ fn check(schema: &Value, value: &Value, path: &str) -> Result<(), String> {
         }
         for (k, v) in obj {
             match props.and_then(|p| p.get(k)) {
-                Some(s) => {
-                    if !v.is_null() {
-                        check(s, v, &format!("{path}.{k}"))?;
-                    }
-                }
+                Some(s) if !v.is_null() => check(s, v, &format!("{path}.{k}"))?,
+                Some(_) => {}
                 None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
                     return Err(format!("{path}.{k} is not a known argument"));
                 }
