@@ -453,6 +453,8 @@ fn demo(dir: &std::path::Path) -> brain::Result<()> {
         "What about Sunday?",
         "How much is the Mystical Unicorn Bundle?",
         "Is it in stock?",
+        "I need party supplies for 12 kids",
+        "yes please",
         "How long does delivery take?",
         "and how much is delivery?",
         "What is your return policy?",
@@ -464,8 +466,9 @@ fn demo(dir: &std::path::Path) -> brain::Result<()> {
         let trace = engine.trace(&resp.request_id)?;
         println!("customer> {text}");
         println!("{}> {}", resp.assistant_name, resp.response);
+        let tools = if resp.metadata.tools_called.is_empty() { String::new() } else { format!("tools {} · ", resp.metadata.tools_called.join(", ")) };
         println!(
-            "          [{} · {} ms · tokens {}/{} · {}]\n",
+            "          [{tools}{} · {} ms · tokens {}/{} · {}]\n",
             trace["decision"].as_str().unwrap_or(""),
             resp.metadata.latency_ms,
             resp.metadata.tokens_in,
