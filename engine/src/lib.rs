@@ -39,6 +39,7 @@ mod compose;
 mod contract;
 mod engine;
 mod error;
+pub mod guardrails;
 mod knowledge;
 pub mod marketplace;
 mod persona;
