@@ -240,6 +240,10 @@ pub struct ResponseMetadata {
     /// `response` is empty. Additive to v1; omitted otherwise.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub handoff: bool,
+    /// Guardrails that acted on this turn, as `rail:action` (`pii:redact`, `injection:block`,
+    /// `grounding:repair`). Additive to v1; omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardrails: Vec<String>,
 }
 
 /// The error body of the wire contract (`"ok": false`).

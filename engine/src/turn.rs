@@ -63,6 +63,8 @@ pub struct Trace {
     pub query: Vec<(String, f32)>,
     /// Retrieval hits with their BM25 scores.
     pub retrieval: Vec<TraceHit>,
+    /// Guardrail decisions, input rails then output rails.
+    pub guardrails: Vec<crate::guardrails::Decision>,
     /// The planner's decision: intent, slots, note, pending action.
     pub plan: Option<serde_json::Value>,
     /// Tools run, with arguments, status, results and latency.
@@ -299,6 +301,28 @@ fn compose_and_persist(
     if engine.store.handoff_open(tenant_id, req.channel.as_str(), &req.channel_user_id)? {
         return handed_off(engine, tenant_id, req, request_id, persona, dedup_key, clock, trace);
     }
+
+    // Input rails: injection, personal data, abuse, off-topic, floods, size. From here on the
+    // stages, the store and the trace see the redacted message.
+    let policy = crate::guardrails::Policy::of(&persona);
+    let recent = engine.store.recent_user_messages(tenant_id, req.channel.as_str(), &req.channel_user_id, policy.flood_window_secs)?;
+    let input_check = crate::guardrails::check_input(&persona, &req.message_text, recent);
+    trace.guardrails.extend(input_check.decisions.iter().cloned());
+    let stored_req = RespondRequest { message_text: input_check.redacted.clone(), ..req.clone() };
+    trace.request = Some(stored_req.clone());
+    clock.lap(trace, "input_rails");
+    if let Some(reply) = input_check.blocked_reply.clone() {
+        if input_check.escalate {
+            let ctx = tool_context(eng, tenant_id, req, request_id);
+            let o = crate::tools::dispatch(&engine.tools, &["support.handoff".to_string()], &ctx, "support.handoff", json!({ "reason": "guardrail escalation" }), true);
+            trace.tools.push(serde_json::to_value(&o).unwrap_or_default());
+        }
+        return blocked(engine, tenant_id, &stored_req, request_id, persona, reply, dedup_key, clock, trace);
+    }
+    // Tools on the policy's list (lead.capture, booking.book by default) may receive the contact
+    // details the customer typed; everything else sees the redacted text.
+    let slot_text = if policy.pii_allow_tools.iter().any(|t| persona.tools.contains(t)) { req.message_text.clone() } else { stored_req.message_text.clone() };
+    let req = &stored_req;
     let (conversation, history) = engine.store.load_conversation(
         tenant_id,
         req.channel.as_str(),
@@ -318,7 +342,7 @@ fn compose_and_persist(
     // 7. Plan and dispatch tools: intent and slots → calls under the rails → results.
     let catalog = engine.store.catalog(tenant_id)?;
     let terms_of = |s: &str| analyzer.terms(s);
-    let slots = crate::tools::slots::extract(&req.message_text, crate::tools::slots::Date::today_utc());
+    let slots = crate::tools::slots::extract(&slot_text, crate::tools::slots::Date::today_utc());
     let host_tools = engine.tools.host_tools();
     let plan_input = PlanInput {
         message: &req.message_text,
@@ -331,13 +355,7 @@ fn compose_and_persist(
         currency: &tenant.currency,
     };
     let plan = engine.planner.plan(&plan_input);
-    let ctx = ToolContext {
-        tenant_id: tenant_id.to_string(),
-        channel: req.channel,
-        channel_user_id: req.channel_user_id.clone(),
-        request_id: request_id.to_string(),
-        engine: eng.clone(),
-    };
+    let ctx = tool_context(eng, tenant_id, req, request_id);
     let outcomes: Vec<ToolOutcome> = plan
         .calls
         .iter()
@@ -365,9 +383,23 @@ fn compose_and_persist(
         tools_allowed_order: persona.tools.iter().any(|t| t == "commerce.create_order"),
     };
     // A composer may be the host's own code: its panic fails this turn, not the host.
-    let composition = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.composer.compose(&input)))
+    let mut composition = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.composer.compose(&input)))
         .map_err(|_| Error::internal(format!("the {} composer panicked; the turn was not answered", engine.composer.name())))??;
     clock.lap(trace, "compose");
+
+    // Output rails: leakage, personal data, prohibited claims, grounding against what was read.
+    let mut texts: Vec<&str> = vec![req.message_text.as_str()];
+    texts.extend(history.iter().map(|m| m.text.as_str()));
+    texts.extend(hits.iter().map(|h| h.text.as_str()));
+    let sources = crate::guardrails::OutputSources {
+        texts,
+        catalog: &catalog,
+        tool_results: outcomes.iter().filter_map(|o| o.result.as_ref()).collect(),
+    };
+    let output_check = crate::guardrails::check_output(&persona, &composition.text, &sources);
+    composition.text = output_check.reply;
+    trace.guardrails.extend(output_check.decisions);
+    clock.lap(trace, "output_rails");
 
     // 9. Persist: user message, reply, state, trace and the dedup answer in one transaction.
     let latency_ms = clock.start.elapsed().as_millis() as u64;
@@ -382,6 +414,7 @@ fn compose_and_persist(
             tokens_in: composition.tokens_in,
             tokens_out: composition.tokens_out,
             handoff: false,
+            guardrails: summary(&trace.guardrails),
         },
     };
     trace.outcome = "ok".into();
@@ -396,6 +429,66 @@ fn compose_and_persist(
     persist(engine, tenant_id, req, request_id, &composition, &hits, trace, &response, dedup_key)?;
 
     // 10. Response.
+    Ok(response)
+}
+
+fn tool_context(eng: &Engine, tenant_id: &str, req: &RespondRequest, request_id: &str) -> ToolContext {
+    ToolContext {
+        tenant_id: tenant_id.to_string(),
+        channel: req.channel,
+        channel_user_id: req.channel_user_id.clone(),
+        request_id: request_id.to_string(),
+        engine: eng.clone(),
+    }
+}
+
+/// The additive `metadata.guardrails` field: each rail that acted, and how.
+fn summary(decisions: &[crate::guardrails::Decision]) -> Vec<String> {
+    decisions.iter().filter(|d| d.action != "allow").map(|d| format!("{}:{}", d.rail, d.action)).collect()
+}
+
+/// A message an input rail blocked: stored (redacted) with the canned reply, nothing else runs.
+#[allow(clippy::too_many_arguments)]
+fn blocked(
+    engine: &Inner,
+    tenant_id: &str,
+    req: &RespondRequest,
+    request_id: &str,
+    persona: Persona,
+    reply: String,
+    dedup_key: Option<&str>,
+    clock: &mut Clock,
+    trace: &mut Trace,
+) -> Result<RespondResponse> {
+    let (conversation, _) = engine.store.load_conversation(tenant_id, req.channel.as_str(), &req.channel_user_id, 0)?;
+    let state: ConversationState = serde_json::from_value(conversation.state).unwrap_or_default();
+    let composition = Composition {
+        tokens_in: crate::text::count_tokens(&req.message_text),
+        tokens_out: crate::text::count_tokens(&reply),
+        text: reply,
+        decision: "guardrail_block".into(),
+        grounding: vec![],
+        state,
+    };
+    let latency_ms = clock.start.elapsed().as_millis() as u64;
+    let response = RespondResponse {
+        ok: true,
+        request_id: request_id.to_string(),
+        response: composition.text.clone(),
+        assistant_name: persona.assistant_name,
+        metadata: ResponseMetadata {
+            latency_ms,
+            tokens_in: composition.tokens_in,
+            tokens_out: composition.tokens_out,
+            tools_called: trace.tools.iter().filter_map(|t| t["name"].as_str().map(str::to_string)).collect(),
+            handoff: false,
+            guardrails: summary(&trace.guardrails),
+        },
+    };
+    trace.outcome = "ok".into();
+    trace.decision = composition.decision.clone();
+    trace.latency_ms = latency_ms;
+    persist(engine, tenant_id, req, request_id, &composition, &[], trace, &response, dedup_key)?;
     Ok(response)
 }
 

@@ -28,7 +28,7 @@ static NUMBER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d[\d,]*(?:\.\d+)
 static DIAGNOSIS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:you (?:probably |likely |definitely |might |may )?(?:have|'ve got|got)|it(?:'s| is) (?:probably |likely |definitely )?(?:an? )?|sounds like (?:an? )?|that is (?:an? )?)(?:cavity|cavities|infection|abscess|gum disease|gingivitis|periodontitis|tooth decay|decay|cracked tooth|fracture|cancer|tumou?r|diabetes|cyst)\b").unwrap()
 });
-static DOSAGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b\d+\s?(?:mg|milligrams?|ml)\b|\btake (?:\d+ )?(?:ibuprofen|paracetamol|acetaminophen|aspirin|amoxicillin|antibiotics?|painkillers?)\b").unwrap());
+static DOSAGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b\d+\s?(?:mg|milligrams?)\b|\btake (?:\d+ )?(?:ibuprofen|paracetamol|acetaminophen|aspirin|amoxicillin|antibiotics?|painkillers?)\b").unwrap());
 static INVEST: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b(?:you should|i(?:'d| would)? recommend|good time to|great time to|best time to) (?:buy|sell|invest)|\bguaranteed (?:return|profit|appreciation)|\bwill (?:definitely )?(?:go up|appreciate|increase in value)\b").unwrap());
 static LEGAL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b(?:you (?:can|should) sue|legally you (?:can|must)|you have a (?:strong )?(?:case|claim)|that(?:'s| is) illegal)\b").unwrap());
 
@@ -63,12 +63,17 @@ pub(crate) fn check(persona: &Persona, policy: &Policy, reply: &str, sources: &O
     let mut reply = reply.to_string();
     let fallback = persona.fallback.clone();
 
-    // Leakage: any 8 consecutive words of the system prompt.
+    // Leakage: 8 consecutive words of the private prompt sections (identity, behaviour,
+    // knowledge boundaries) that no public source the turn read also contains. Business facts
+    // are public and may be quoted.
     if policy.leakage.enabled {
-        let prompt = persona.system_prompt().to_lowercase();
-        let words: Vec<&str> = prompt.split_whitespace().collect();
+        let private = format!("{} {} {}", persona.prompt.identity, persona.prompt.behaviour, persona.prompt.knowledge_boundaries).to_lowercase();
+        let words: Vec<&str> = private.split_whitespace().collect();
         let lower = reply.to_lowercase();
-        let leaked = lower.contains("## identity") || lower.contains("## knowledge boundaries") || words.windows(8).any(|w| lower.contains(&w.join(" ")));
+        let public = sources.texts.join(" ").to_lowercase();
+        let leaked = lower.contains("## identity")
+            || lower.contains("## knowledge boundaries")
+            || words.windows(8).map(|w| w.join(" ")).any(|g| lower.contains(&g) && !public.contains(&g));
         if leaked {
             decisions.push(Decision { rail: "leakage".into(), action: "block".into(), score: 1.0, detail: vec!["system prompt text in reply".into()] });
             return OutputCheck { decisions, reply: policy.leakage.reply.clone().unwrap_or(fallback) };
@@ -91,7 +96,10 @@ pub(crate) fn check(persona: &Persona, policy: &Policy, reply: &str, sources: &O
         if topics.contains("legal") {
             rules.push(("legal advice", &LEGAL));
         }
-        if let Some((topic, m)) = rules.iter().find_map(|(t, re)| re.find(&reply).map(|m| (*t, m.as_str().to_string()))) {
+        // The business's own published text (a passage the turn read) is not a claim of ours.
+        let public = sources.texts.join(" ");
+        let claim = rules.iter().find_map(|(t, re)| re.find_iter(&reply).find(|m| !public.contains(m.as_str())).map(|m| (*t, m.as_str().to_string())));
+        if let Some((topic, m)) = claim {
             let canned = policy.prohibited.reply.clone().unwrap_or_else(|| {
                 format!("I'm not able to give {topic} here. {}", if persona.escalation.is_empty() { fallback.clone() } else { persona.escalation.clone() })
             });

@@ -65,3 +65,17 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// User messages of a conversation in the last `window_secs` seconds (for the flood rail).
+    pub(crate) fn recent_user_messages(&self, tenant: &str, channel: &str, user: &str, window_secs: u32) -> Result<u32> {
+        let since = now_millis() - window_secs as i64 * 1000;
+        self.with(|c| {
+            Ok(c.prepare_cached(
+                "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE c.tenant_id = ?1 AND c.channel = ?2 AND c.channel_user_id = ?3 AND m.role = 'user' AND m.created_at >= ?4",
+            )?
+            .query_row(params![tenant, channel, user, since], |r| r.get::<_, i64>(0))? as u32)
+        })
+    }
+}
