@@ -347,6 +347,29 @@ impl Engine {
         &self.inner
     }
 
+    // ----- guardrails -----
+
+    /// Runs the tenant's input rails on a message without running a turn (for hosts that put
+    /// Brain's guardrails in front of their own model).
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown tenant or one without a persona.
+    pub fn check_message(&self, tenant_id: &str, message: &str) -> Result<crate::guardrails::InputCheck> {
+        Ok(crate::guardrails::check_input(&self.persona(tenant_id)?, message, 0))
+    }
+
+    /// Runs the tenant's output rails on a candidate reply, grounded against `sources` (texts the
+    /// reply may state facts from) and the tenant's catalog.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown tenant or one without a persona.
+    pub fn check_reply(&self, tenant_id: &str, reply: &str, sources: &[&str]) -> Result<crate::guardrails::OutputCheck> {
+        let persona = self.persona(tenant_id)?;
+        let catalog = self.catalog(tenant_id)?;
+        let src = crate::guardrails::OutputSources { texts: sources.to_vec(), catalog: &catalog, tool_results: vec![] };
+        Ok(crate::guardrails::check_output(&persona, reply, &src))
+    }
+
     // ----- tools -----
 
     /// Registers a host tool. Enable it for a tenant by listing its name in the persona's

@@ -111,15 +111,16 @@ pub(crate) fn check(persona: &Persona, policy: &Policy, reply: &str, sources: &O
     }
 
     // Everything the turn read, flattened once.
+    // Prices are grounded by their text in a passage, or by their value in the catalog or a
+    // tool result (which hold numbers, not formatted prices).
     let mut blob = String::new();
     let mut nums: Vec<f64> = Vec::new();
     for t in &sources.texts {
         blob.push_str(t);
         blob.push(' ');
-        numbers_in(t, &mut nums);
     }
     let persona_json = serde_json::to_value(persona).unwrap_or_default();
-    json_numbers(&persona_json, &mut nums, &mut blob);
+    json_numbers(&persona_json, &mut Vec::new(), &mut blob);
     for r in &sources.tool_results {
         json_numbers(r, &mut nums, &mut blob);
     }
@@ -150,7 +151,16 @@ pub(crate) fn check(persona: &Persona, policy: &Policy, reply: &str, sources: &O
         for c in PRICE.captures_iter(&reply) {
             let n = c.get(1).or(c.get(2)).map(|m| m.as_str().replace(',', "")).and_then(|s| s.parse::<f64>().ok());
             if let Some(x) = n {
-                if !nums.iter().any(|y| (x - y).abs() < 0.005) {
+                let whole = (x.fract() == 0.0).then(|| format!("{}", x as i64));
+                let in_text = blob.contains(&format!("{x:.2}"))
+                    || blob.contains(c[0].trim())
+                    || whole.is_some_and(|w| {
+                        ["$", "€", "£"].iter().any(|sym| {
+                            let t = format!("{sym}{w}");
+                            blob.match_indices(&t).any(|(i, _)| !blob[i + t.len()..].starts_with(|ch: char| ch.is_ascii_digit() || ch == ','))
+                        })
+                    });
+                if !in_text && !nums.iter().any(|y| (x - y).abs() < 0.005) {
                     ungrounded.push(c[0].to_string());
                 }
             }

@@ -560,8 +560,8 @@ impl Planner for RulePlanner {
             .host_tool(input, &lower)
             .or_else(|| self.order(input, &lower))
             .or_else(|| self.stock(input, &lower))
-            .or_else(|| self.booking(input, &lower, None))
             .or_else(|| if has_any(&lower, LEAD) { self.lead(input, &lower) } else { None })
+            .or_else(|| self.booking(input, &lower, None))
             .or_else(|| self.recommend(input, &lower))
             .or_else(|| self.lead(input, &lower));
         match fresh {
