@@ -119,8 +119,26 @@ enum Command {
     /// Serve one HTTP-shaped request of the wire contract: JSON {method, path, headers, body} on
     /// stdin, {status, headers, body} on stdout. BRAIN_ADMIN_TOKEN enables the admin routes.
     Http,
+    /// Measure Brain against labelled data: `brain eval guardrails FILE.jsonl`.
+    Eval {
+        #[command(subcommand)]
+        what: EvalCmd,
+    },
     /// The scripted demo: a party-supplies tenant and a short conversation with Astra.
     Demo,
+}
+
+#[derive(Subcommand)]
+enum EvalCmd {
+    /// Precision, recall and F1 per category, the false-positive rate on benign messages, and PII
+    /// detection per kind. Lines: {"text", "label": injection|abuse|benign} or {"text", "pii": [{"kind", "value"}]}.
+    Guardrails {
+        /// A JSONL file.
+        file: PathBuf,
+        /// Also print every miss.
+        #[arg(long)]
+        misses: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -388,6 +406,26 @@ fn run(cli: Cli) -> brain::Result<()> {
             }
             let resp = builder.open()?.handle_http(&req);
             println!("{}", serde_json::to_string(&resp).unwrap_or_default());
+        }
+        Command::Eval { what: EvalCmd::Guardrails { file, misses } } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| brain::Error::new(brain::ErrorKind::BadRequest, format!("cannot read {}: {e}", file.display())))?;
+            let r = brain::guardrails::eval::evaluate(&text)?;
+            if r.messages > 0 {
+                println!("{} labelled messages, {} benign", r.messages, r.benign);
+                for (cat, s) in &r.categories {
+                    println!("{cat:<10} precision {:.3}  recall {:.3}  F1 {:.3}  (tp {}, fp {}, fn {})", s.precision, s.recall, s.f1, s.tp, s.fp, s.fn_);
+                }
+                println!("benign false-positive rate {:.3}", r.benign_false_positive_rate);
+            }
+            for (kind, s) in &r.pii {
+                println!("pii {kind:<8} precision {:.3}  recall {:.3}  (tp {}, fp {}, fn {})", s.precision, s.recall, s.tp, s.fp, s.fn_);
+            }
+            if misses {
+                for m in &r.misses {
+                    println!("  miss: {m}");
+                }
+            }
         }
         Command::Demo => demo(&cli.data_dir)?,
     }

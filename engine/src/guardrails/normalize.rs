@@ -151,6 +151,7 @@ pub(crate) fn variants(raw: &str) -> Vec<String> {
         compact(&deleet(&c)),
         compact(&leet_l),
         rot13(&c),
+        c.chars().rev().collect(),
         raw.nfkc().collect::<String>().to_lowercase(),
     ];
     v.extend(base64_payloads(raw));

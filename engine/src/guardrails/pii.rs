@@ -165,7 +165,7 @@ pub fn detect(text: &str) -> Vec<PiiMatch> {
 
 /// `text` with every match of the given kinds replaced by `[KIND]`.
 pub fn redact(text: &str, kinds: &[String]) -> (String, Vec<PiiMatch>) {
-    let found: Vec<PiiMatch> = detect(text).into_iter().filter(|m| kinds.iter().any(|k| *k == m.kind)).collect();
+    let found: Vec<PiiMatch> = detect(text).into_iter().filter(|m| kinds.contains(&m.kind)).collect();
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for m in &found {
