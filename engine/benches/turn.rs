@@ -426,6 +426,11 @@ fn run() -> Result<(), String> {
     let engine = Engine::open(data.path()).map_err(|e| format!("Engine::open: {e}"))?;
     engine.create_tenant(TENANT, "Bench", Plan::Enterprise).map_err(|e| format!("create_tenant: {e}"))?;
     engine.marketplace_apply(TENANT, "party_supplies").map_err(|e| format!("marketplace_apply: {e}"))?;
+    // The bench sends each simulated customer dozens of messages per second: switch the flood
+    // rail off so every turn runs the whole pipeline instead of the flood reply.
+    let mut persona = engine.persona(TENANT).map_err(|e| format!("persona: {e}"))?;
+    persona.guardrails = Some(toml::from_str("flood = { enabled = false }").map_err(|e| format!("policy: {e}"))?);
+    engine.set_persona(TENANT, &persona).map_err(|e| format!("set_persona: {e}"))?;
 
     let t = Instant::now();
     let bytes = write_corpus(corpus.path()).map_err(|e| format!("writing the corpus: {e}"))?;

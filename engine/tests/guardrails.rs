@@ -107,3 +107,20 @@ mod in_turns {
         assert_eq!(out.decisions[0].rail, "grounding");
     }
 }
+
+/// Held-out sets written independently of the rules. The first was read once while adding feature
+/// families (so it is no longer blind); the second has never been used for tuning. Floors keep
+/// regressions visible; the figures are in the closing notes.
+#[test]
+fn held_out_sets_keep_false_positives_low() {
+    for (file, recall_floor) in [
+        (include_str!("fixtures/guardrails_holdout.jsonl"), 0.85),
+        (include_str!("fixtures/guardrails_holdout2.jsonl"), 0.40),
+    ] {
+        let r = evaluate(file).unwrap();
+        let inj = &r.categories["injection"];
+        println!("held-out: injection recall {:.3} precision {:.3}; benign FP {:.3}", inj.recall, inj.precision, r.benign_false_positive_rate);
+        assert!(inj.recall >= recall_floor, "recall {}", inj.recall);
+        assert!(r.benign_false_positive_rate <= 0.02, "benign FP {}", r.benign_false_positive_rate);
+    }
+}
