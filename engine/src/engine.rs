@@ -117,7 +117,7 @@ impl EngineBuilder {
         let mut inner = Inner {
             store,
             retriever,
-            composer: self.composer,
+            composer: std::sync::RwLock::new(self.composer),
             config: self.config,
             rebuilt_index: false,
             rate_limiter: crate::access::RateLimiter::new(),
@@ -143,7 +143,7 @@ impl EngineBuilder {
 pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) retriever: Retriever,
-    pub(crate) composer: Arc<dyn Composer>,
+    pub(crate) composer: std::sync::RwLock<Arc<dyn Composer>>,
     pub(crate) config: Config,
     rebuilt_index: bool,
     pub(crate) rate_limiter: crate::access::RateLimiter,
@@ -345,6 +345,38 @@ impl Engine {
 
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
+    }
+
+    /// Replaces the composer for the turns that start from now on.
+    pub fn set_composer(&self, composer: Arc<dyn Composer>) {
+        if let Ok(mut c) = self.inner.composer.write() {
+            *c = composer;
+        }
+    }
+
+    /// Composes replies with a host's text generator (grounded, rail-checked, with the grounded
+    /// composer as fallback). See [`crate::GeneratorComposer`].
+    pub fn set_generator(&self, generator: Arc<dyn crate::Generator>) {
+        self.set_composer(Arc::new(crate::GeneratorComposer::new(generator)));
+    }
+
+    /// Runs a turn and hands the reply to `on_delta` in sentence-sized pieces, in order, then
+    /// returns the whole response. The output rails run before any text leaves the engine, so
+    /// a delta is never retracted. `on_delta` returning `false` stops the deltas (the turn is
+    /// already complete and stored).
+    ///
+    /// # Errors
+    /// As [`Engine::respond`].
+    pub fn respond_streaming(&self, tenant_id: &str, request: &RespondRequest, on_delta: &mut dyn FnMut(&str) -> bool) -> Result<RespondResponse> {
+        let response = self.respond(tenant_id, request)?;
+        let pieces = crate::text::sentences(&response.response);
+        for (i, piece) in pieces.iter().enumerate() {
+            let delta = if i == 0 { piece.clone() } else { format!(" {piece}") };
+            if !on_delta(&delta) {
+                break;
+            }
+        }
+        Ok(response)
     }
 
     // ----- guardrails -----

@@ -53,7 +53,10 @@ mod turn;
 pub use access::{ApiKeyInfo, DEFAULT_SCOPE, IssuedKey, RateLimit, SCOPES};
 pub use http::{HttpRequest, HttpResponse};
 pub use catalog::{AttributeValue, CatalogItem, format_price};
-pub use compose::{ComposeInput, Composer, Composition, ConversationState, GroundedComposer, QueryTerm};
+pub use compose::{
+    ChatMessage, ComposeInput, Composer, Composition, ConversationState, Generation, GenerationRequest, Generator,
+    GeneratorComposer, GroundedComposer, QueryTerm, generation_request,
+};
 pub use contract::{
     Channel, ErrorBody, MAX_BODY_BYTES, MAX_ID_BYTES, MAX_MESSAGE_BYTES, MAX_METADATA_BYTES, RespondRequest,
     RespondResponse, ResponseMetadata, new_request_id,

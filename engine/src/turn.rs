@@ -383,8 +383,9 @@ fn compose_and_persist(
         tools_allowed_order: persona.tools.iter().any(|t| t == "commerce.create_order"),
     };
     // A composer may be the host's own code: its panic fails this turn, not the host.
-    let mut composition = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.composer.compose(&input)))
-        .map_err(|_| Error::internal(format!("the {} composer panicked; the turn was not answered", engine.composer.name())))??;
+    let composer = engine.composer.read().map(|c| c.clone()).map_err(|_| Error::internal("the composer lock was poisoned"))?;
+    let mut composition = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| composer.compose(&input)))
+        .map_err(|_| Error::internal(format!("the {} composer panicked; the turn was not answered", composer.name())))??;
     clock.lap(trace, "compose");
 
     // Output rails: leakage, personal data, prohibited claims, grounding against what was read.
@@ -420,7 +421,7 @@ fn compose_and_persist(
     trace.outcome = "ok".into();
     trace.query = query;
     trace.retrieval = hits.iter().map(trace_hit).collect();
-    trace.composer = engine.composer.name().to_string();
+    trace.composer = composer.name().to_string();
     trace.decision = composition.decision.clone();
     trace.grounding = composition.grounding.clone();
     trace.tokens_in = composition.tokens_in;

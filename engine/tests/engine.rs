@@ -355,3 +355,48 @@ fn a_panicking_host_composer_fails_the_turn_not_the_host() {
     // Nothing half-written: the failed turn left no messages.
     assert!(engine.conversations("acme").unwrap().is_empty());
 }
+
+#[test]
+fn a_host_generator_is_used_when_it_stays_grounded_and_replaced_when_it_strays() {
+    use std::sync::Arc;
+    struct Scripted(&'static str);
+    impl brain::Generator for Scripted {
+        fn name(&self) -> &str {
+            "scripted"
+        }
+        fn generate(&self, req: &brain::GenerationRequest) -> brain::Result<brain::Generation> {
+            assert!(req.system.contains("Facts you may use"));
+            assert_eq!(req.messages.last().unwrap().role, "user");
+            match self.0 {
+                "fail" => Err(brain::Error::new(ErrorKind::Model, "model offline")),
+                text => Ok(brain::Generation { text: text.into(), tokens_in: 321, tokens_out: 12 }),
+            }
+        }
+    }
+    let engine = Engine::open_in_memory().unwrap();
+    party(&engine, "acme");
+    engine.set_generator(Arc::new(Scripted("Standard shipping costs $7.50, and it's free over $75.00!")));
+    let r = ask(&engine, "acme", "u1", "How much is shipping?");
+    assert_eq!(r.response, "Standard shipping costs $7.50, and it's free over $75.00!");
+    assert_eq!((r.metadata.tokens_in, r.metadata.tokens_out), (321, 12));
+    assert_eq!(engine.trace(&r.request_id).unwrap()["decision"], "generator:scripted");
+
+    engine.set_generator(Arc::new(Scripted("Shipping is $1.99 today only.")));
+    let r = ask(&engine, "acme", "u2", "How much is shipping?");
+    assert!(r.response.contains("$7.50") && !r.response.contains("$1.99"), "{}", r.response);
+    assert!(engine.trace(&r.request_id).unwrap()["decision"].as_str().unwrap().contains("generator reply failed grounding"));
+
+    engine.set_generator(Arc::new(Scripted("fail")));
+    let r = ask(&engine, "acme", "u3", "How much is shipping?");
+    assert!(r.response.contains("$7.50"));
+    assert!(engine.trace(&r.request_id).unwrap()["decision"].as_str().unwrap().contains("model offline"));
+
+    let mut deltas = Vec::new();
+    let r = engine.respond_streaming("acme", &RespondRequest::new(Channel::Web, "u4", "What is your return policy?"), &mut |d| {
+        deltas.push(d.to_string());
+        true
+    })
+    .unwrap();
+    assert!(deltas.len() >= 1);
+    assert_eq!(deltas.concat(), r.response);
+}

@@ -2,11 +2,13 @@
 //! a reply. [`GroundedComposer`] needs no model and never states a fact it did not read; model
 //! composers plug in through the same [`Composer`] trait.
 
+mod generator;
 mod grounded;
 mod tools_reply;
 
 use serde::{Deserialize, Serialize};
 
+pub use generator::{ChatMessage, Generation, GenerationRequest, Generator, GeneratorComposer, generation_request};
 pub use grounded::GroundedComposer;
 
 use crate::catalog::CatalogItem;

@@ -1,0 +1,127 @@
+//! Text generators: the host's own model (or a remote one) behind a small trait, and the composer
+//! that uses one — grounded by the turn's passages and tool results, checked by the output rails,
+//! and falling back to the [`super::GroundedComposer`] when it fails or strays.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ComposeInput, Composer, Composition, GroundedComposer};
+use crate::error::Result;
+
+/// One chat message of a generation request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// `user` or `assistant`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+}
+
+/// What a generator is asked to do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GenerationRequest {
+    /// The persona's system prompt with the facts the reply may use.
+    pub system: String,
+    /// The conversation so far, ending with the customer's message.
+    pub messages: Vec<ChatMessage>,
+    /// Most tokens to write.
+    pub max_tokens: u32,
+    /// Whether the customer's message carries an image.
+    pub has_image: bool,
+}
+
+/// A generator's answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    /// The reply text.
+    pub text: String,
+    /// Prompt tokens, as the generator counts them (0 if unknown).
+    #[serde(default)]
+    pub tokens_in: u32,
+    /// Reply tokens, as the generator counts them (0 if unknown).
+    #[serde(default)]
+    pub tokens_out: u32,
+}
+
+/// A text generator a host plugs in (its own model, a remote API).
+pub trait Generator: Send + Sync {
+    /// A short name for traces.
+    fn name(&self) -> &str;
+    /// Writes a reply.
+    ///
+    /// # Errors
+    /// Any; the turn then answers with the grounded composer.
+    fn generate(&self, request: &GenerationRequest) -> Result<Generation>;
+}
+
+/// A composer that asks a [`Generator`] and keeps it honest.
+pub struct GeneratorComposer {
+    generator: Arc<dyn Generator>,
+    name: String,
+}
+
+impl GeneratorComposer {
+    /// Wraps `generator`.
+    pub fn new(generator: Arc<dyn Generator>) -> GeneratorComposer {
+        let name = format!("generator:{}", generator.name());
+        GeneratorComposer { generator, name }
+    }
+}
+
+/// The request a generator receives for a turn: persona prompt, the passages and tool results it
+/// may state facts from, the history window and the message.
+pub fn generation_request(input: &ComposeInput<'_>) -> GenerationRequest {
+    let mut system = input.persona.system_prompt();
+    system.push_str("\n\n## Facts you may use (answer only from these; if they do not cover the question, say so)\n");
+    for h in input.hits.iter().take(3) {
+        system.push_str(&format!("- {}: {}\n", h.title, h.text.replace('\n', " ")));
+    }
+    for t in input.tools.iter().filter(|t| t.is_ok()) {
+        system.push_str(&format!("- result of {}: {}\n", t.name, t.result.clone().unwrap_or_default()));
+    }
+    let mut messages: Vec<ChatMessage> =
+        input.history.iter().map(|m| ChatMessage { role: m.role.clone(), content: m.text.clone() }).collect();
+    messages.push(ChatMessage { role: "user".into(), content: input.message.to_string() });
+    GenerationRequest { system, messages, max_tokens: 200, has_image: false }
+}
+
+impl Composer for GeneratorComposer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn compose(&self, input: &ComposeInput<'_>) -> Result<Composition> {
+        let grounded = GroundedComposer.compose(input)?;
+        // Greetings, tool results and planner questions are phrased deterministically.
+        if !input.tools.is_empty() || input.note.is_some() || matches!(grounded.decision.as_str(), "greeting" | "smalltalk") {
+            return Ok(grounded);
+        }
+        let request = generation_request(input);
+        let generated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.generator.generate(&request)));
+        let draft = match generated {
+            Ok(Ok(g)) if !g.text.trim().is_empty() => g,
+            Ok(Ok(_)) => return Ok(Composition { decision: format!("{} (generator returned nothing)", grounded.decision), ..grounded }),
+            Ok(Err(e)) => return Ok(Composition { decision: format!("{} (generator failed: {e})", grounded.decision), ..grounded }),
+            Err(_) => return Ok(Composition { decision: format!("{} (generator panicked)", grounded.decision), ..grounded }),
+        };
+        // The output rails decide whether the draft may stand: any repair means it stated something
+        // the turn did not read, so the grounded reply is used instead.
+        let mut texts: Vec<&str> = vec![input.message];
+        texts.extend(input.hits.iter().map(|h| h.text.as_str()));
+        texts.extend(input.history.iter().map(|m| m.text.as_str()));
+        let sources = crate::guardrails::OutputSources {
+            texts,
+            catalog: input.catalog,
+            tool_results: input.tools.iter().filter_map(|o| o.result.as_ref()).collect(),
+        };
+        let check = crate::guardrails::check_output(input.persona, &draft.text, &sources);
+        if !check.decisions.is_empty() {
+            let rails: Vec<&str> = check.decisions.iter().map(|d| d.rail.as_str()).collect();
+            return Ok(Composition { decision: format!("{} (generator reply failed {})", grounded.decision, rails.join(", ")), ..grounded });
+        }
+        let tokens_in = if draft.tokens_in > 0 { draft.tokens_in } else { crate::text::count_tokens(&request.system) + grounded.tokens_in };
+        let tokens_out = if draft.tokens_out > 0 { draft.tokens_out } else { crate::text::count_tokens(&draft.text) };
+        Ok(Composition { text: draft.text.trim().to_string(), decision: self.name.clone(), tokens_in, tokens_out, ..grounded })
+    }
+}
