@@ -263,3 +263,20 @@ mod tests {
         assert!(std::error::Error::source(&e).is_some());
     }
 }
+
+#[cfg(test)]
+mod golden {
+    use super::ErrorKind;
+
+    /// `tests/golden/error_codes.txt` is the one table the Rust, C and Python suites check.
+    #[test]
+    fn the_golden_error_table_matches_error_kind() {
+        let table = include_str!("../../tests/golden/error_codes.txt");
+        let rows: Vec<Vec<&str>> = table.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(rows.len(), ErrorKind::ALL.len() + 1);
+        for kind in ErrorKind::ALL {
+            let row = rows.iter().find(|r| r[0] == (kind as i32).to_string()).unwrap_or_else(|| panic!("{kind:?} missing"));
+            assert_eq!((row[1], row[2], row[3]), (kind.name(), kind.code(), kind.http_status().to_string().as_str()));
+        }
+    }
+}

@@ -141,3 +141,21 @@ pub extern "C" fn brain_error_free(error: *mut brain_error) {
         drop(unsafe { Box::from_raw(error) });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_internal_with_a_message_and_every_kind_maps() {
+        let mut err: *mut brain_error = std::ptr::null_mut();
+        let outcome = std::panic::catch_unwind(|| -> Result<(), brain::Error> { panic!("boom") });
+        assert_eq!(finish(outcome, &mut err), brain_status::Internal);
+        let msg = unsafe { std::ffi::CStr::from_ptr(brain_error_message(err)) }.to_str().unwrap().to_string();
+        assert!(msg.contains("(caught panic): boom"), "{msg}");
+        brain_error_free(err);
+        for kind in brain::ErrorKind::ALL {
+            assert_eq!(status_of(kind) as i32, kind as i32);
+        }
+    }
+}

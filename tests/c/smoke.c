@@ -44,6 +44,32 @@ static void test_version_and_errors(void) {
   CHECK(brain_error_request_id(NULL) == NULL);
 }
 
+/* tests/golden/error_codes.txt, read at run time: the header's values must match it. */
+static void test_golden_codes(void) {
+  FILE *f = fopen("tests/golden/error_codes.txt", "r");
+  CHECK(f != NULL);
+  if (!f) return;
+  const struct { const char *name; int value; } header[] = {
+      {"OK", BRAIN_STATUS_OK}, {"BAD_REQUEST", BRAIN_STATUS_BAD_REQUEST}, {"UNAUTHORIZED", BRAIN_STATUS_UNAUTHORIZED},
+      {"FORBIDDEN", BRAIN_STATUS_FORBIDDEN}, {"NOT_FOUND", BRAIN_STATUS_NOT_FOUND}, {"RATE_LIMITED", BRAIN_STATUS_RATE_LIMITED},
+      {"STORAGE", BRAIN_STATUS_STORAGE}, {"RETRIEVAL", BRAIN_STATUS_RETRIEVAL}, {"MODEL", BRAIN_STATUS_MODEL},
+      {"TOOL", BRAIN_STATUS_TOOL}, {"INTERNAL", BRAIN_STATUS_INTERNAL}};
+  char line[256];
+  int rows = 0;
+  while (fgets(line, sizeof line, f)) {
+    int code;
+    char name[64];
+    if (line[0] == '#' || sscanf(line, "%d %63s", &code, name) != 2) continue;
+    rows++;
+    int found = 0;
+    for (size_t i = 0; i < sizeof header / sizeof header[0]; i++)
+      if (strcmp(header[i].name, name) == 0) found = header[i].value == code;
+    CHECK(found);
+  }
+  CHECK(rows == 11);
+  fclose(f);
+}
+
 static void test_every_status(void) {
   brain_engine *engine = open_party();
   brain_error *err = NULL;
@@ -77,6 +103,11 @@ static void test_every_status(void) {
   CHECK(strncmp(brain_error_request_id(err), "req_", 4) == 0);
   brain_error_free(err);
   CHECK(brain_engine_open(NULL, "{\"colour\":1}", NULL, NULL) == BRAIN_STATUS_BAD_REQUEST);
+  /* STORAGE: a data directory that cannot exist. */
+  brain_engine *nowhere = (brain_engine *)1;
+  CHECK(brain_engine_open("/dev/null/brain", NULL, &nowhere, &err) == BRAIN_STATUS_STORAGE && nowhere == NULL);
+  CHECK(strcmp(brain_error_code(err), "server_error") == 0);
+  brain_error_free(err);
 
   /* NOT_FOUND */
   CHECK(brain_respond(engine, "nobody", REQ, &out, &err) == BRAIN_STATUS_NOT_FOUND);
@@ -290,6 +321,7 @@ static void test_threads(void) {
 
 int main(void) {
   test_version_and_errors();
+  test_golden_codes();
   test_every_status();
   test_callbacks();
   test_threads();
