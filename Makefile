@@ -9,6 +9,7 @@ CXX ?= g++
 DATA_DIR ?= brain-data
 TOOLS := $(CURDIR)/.tools
 CBINDGEN := $(TOOLS)/bin/cbindgen
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 CDIR := $(CURDIR)/target/c
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 SHELL := bash
@@ -39,9 +40,9 @@ header: $(CBINDGEN)
 c:
 	$(CARGO) build -p brain-ffi
 	@mkdir -p $(CDIR)/lib/pkgconfig $(CDIR)/include
-	cp target/debug/libbrain_ffi.so $(CDIR)/lib/libbrain.so.0
+	cp $(TARGET_DIR)/debug/libbrain_ffi.so $(CDIR)/lib/libbrain.so.0
 	ln -sf libbrain.so.0 $(CDIR)/lib/libbrain.so
-	cp target/debug/libbrain_ffi.a $(CDIR)/lib/libbrain.a
+	cp $(TARGET_DIR)/debug/libbrain_ffi.a $(CDIR)/lib/libbrain.a
 	cp include/brain.h $(CDIR)/include/brain.h
 	sed -e 's|@PREFIX@|$(CDIR)|' -e 's|@VERSION@|$(VERSION)|' ffi/brain.pc.in > $(CDIR)/lib/pkgconfig/brain.pc
 
