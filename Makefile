@@ -15,13 +15,16 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 SHELL := bash
 .SHELLFLAGS := -eo pipefail -c
 
-.PHONY: demo test rust-test c c-test header chat bench clean
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test rust-test c c-test py-test wheel header chat bench clean
 
 demo:
 	$(CARGO) run -q -p brain-cli -- --data-dir $(DATA_DIR) demo
 
-test: rust-test c-test
-	@awk '/^test result:/ { p += $$4; f += $$6 } /^[0-9]+ passed, [0-9]+ failed$$/ { p += $$1; f += $$3 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log target/c/test.log
+test: rust-test c-test py-test
+	@awk '/^test result:/ { p += $$4; f += $$6 } /^[0-9]+ passed, [0-9]+ failed$$/ { p += $$1; f += $$3 } /^[0-9]+ passed( in|,)/ { p += $$1 } / [0-9]+ failed/ && /passed/ && !/^test result/ && !/^[0-9]+ passed, [0-9]+ failed$$/ { for (i = 1; i < NF; i++) if ($$(i+1) ~ /^failed/) f += $$i } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log target/c/test.log target/py-test.log
 
 rust-test:
 	@mkdir -p target
@@ -62,6 +65,23 @@ c-test: c $(CBINDGEN)
 	PKG_CONFIG_PATH=$(CDIR)/lib/pkgconfig $(CC) -std=c99 $$(pkg-config --cflags brain 2>/dev/null || echo -I$(CDIR)/include) \
 		examples/c/quickstart.c -o $(CDIR)/quickstart_static $(CDIR)/lib/libbrain.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 	$(CDIR)/quickstart_static | grep -q 'Mystical Unicorn Bundle'
+
+# Python: a virtualenv with maturin, pytest and mypy; `pip install ./python` builds the module.
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "maturin>=1.16,<2" pytest mypy
+
+py-test: $(PY)
+	@mkdir -p target
+	$(PY) -m pip install -q ./python
+	$(PY) -m pytest -q python/tests 2>&1 | tee target/py-test.log
+	$(PY) -m mypy.stubtest brain._native
+	$(PY) examples/python/quickstart.py > /dev/null
+
+# One abi3 wheel for CPython 3.9+, in target/wheels/.
+wheel: $(PY)
+	$(PY) -m maturin build --release -m python/Cargo.toml
 
 chat:
 	$(CARGO) run -q -p brain-cli -- --data-dir $(DATA_DIR) chat --tenant demo

@@ -37,6 +37,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) struct Store {
     conns: Vec<Mutex<Connection>>,
+    /// Writers of this process queue here (a wake-up on release) instead of in SQLite's busy
+    /// handler (which sleeps in growing steps); other processes still meet the busy timeout.
+    writer: Mutex<()>,
     next: AtomicUsize,
     path: Option<PathBuf>,
 }
@@ -52,14 +55,14 @@ impl Store {
             configure(&c, true)?;
             conns.push(Mutex::new(c));
         }
-        Ok(Store { conns, next: AtomicUsize::new(0), path: Some(path.to_path_buf()) })
+        Ok(Store { conns, writer: Mutex::new(()), next: AtomicUsize::new(0), path: Some(path.to_path_buf()) })
     }
 
     pub(crate) fn open_in_memory() -> Result<Store> {
         let c = Connection::open_in_memory()?;
         configure(&c, false)?;
         migrate(&c)?;
-        Ok(Store { conns: vec![Mutex::new(c)], next: AtomicUsize::new(0), path: None })
+        Ok(Store { conns: vec![Mutex::new(c)], writer: Mutex::new(()), next: AtomicUsize::new(0), path: None })
     }
 
     pub(crate) fn path(&self) -> Option<&Path> {
@@ -75,6 +78,7 @@ impl Store {
     /// Runs `f` in an IMMEDIATE transaction (takes the write lock up front, so concurrent writers
     /// wait on the busy timeout instead of failing on upgrade) and commits it.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let _writer = self.writer.lock().map_err(|_| Error::internal("the storage writer lock was poisoned by a panic"))?;
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
