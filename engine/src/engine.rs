@@ -28,6 +28,9 @@ pub struct Config {
     pub dedup_window: Duration,
     /// How long traces are kept. Default 30 days.
     pub trace_retention: Duration,
+    /// Whether inbound channel webhooks are served (default: the `BRAIN_WEBHOOK_ENABLED`
+    /// environment variable is `1`, `true` or `yes`).
+    pub webhooks_enabled: bool,
 }
 
 impl Default for Config {
@@ -36,6 +39,7 @@ impl Default for Config {
             history_window: 10,
             dedup_window: Duration::from_secs(24 * 3600),
             trace_retention: Duration::from_secs(30 * 24 * 3600),
+            webhooks_enabled: std::env::var("BRAIN_WEBHOOK_ENABLED").is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
         }
     }
 }
@@ -76,6 +80,12 @@ impl EngineBuilder {
     /// How long traces are kept (default 30 days).
     pub fn trace_retention(mut self, retention: Duration) -> Self {
         self.config.trace_retention = retention;
+        self
+    }
+
+    /// Serve inbound channel webhooks (the reference's `BRAIN_WEBHOOK_ENABLED` deployment flag).
+    pub fn webhooks_enabled(mut self, enabled: bool) -> Self {
+        self.config.webhooks_enabled = enabled;
         self
     }
 
@@ -298,6 +308,17 @@ impl Engine {
         let out = crate::turn::run(self, tenant_id, request, None, crate::contract::new_request_id());
         self.inner.after_turn();
         out.result
+    }
+
+    /// Like [`Engine::respond`], and says whether the response is a replay of an earlier request
+    /// with the same `dedup_key` (then the turn did not run again).
+    ///
+    /// # Errors
+    /// As [`Engine::respond`].
+    pub fn respond_once(&self, tenant_id: &str, request: &RespondRequest) -> Result<(RespondResponse, bool)> {
+        let out = crate::turn::run(self, tenant_id, request, None, crate::contract::new_request_id());
+        self.inner.after_turn();
+        out.result.map(|r| (r, out.replayed))
     }
 
     /// Runs a turn authenticated by an `Authorization` header value (`Bearer pk_live_...`): the

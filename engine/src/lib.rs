@@ -49,6 +49,7 @@ mod tenant;
 mod text;
 mod tools;
 mod turn;
+pub mod webhooks;
 
 pub use access::{ApiKeyInfo, DEFAULT_SCOPE, IssuedKey, RateLimit, SCOPES};
 pub use http::{HttpRequest, HttpResponse};

@@ -130,6 +130,8 @@ pub(crate) struct KeyAuth {
 pub(crate) struct TurnOutcome {
     pub result: Result<RespondResponse>,
     pub rate_limit: Option<RateLimit>,
+    /// The response is a stored one returned for a repeated `dedup_key`.
+    pub replayed: bool,
 }
 
 struct Clock {
@@ -183,7 +185,8 @@ pub(crate) fn run(eng: &Engine, tenant_id: &str, req: &RespondRequest, key: Opti
             let _ = engine.store.put_trace(&request_id, tenant_id, &json);
         }
     }
-    TurnOutcome { result: result.map_err(|e| e.with_request_id(request_id)), rate_limit }
+    let replayed = trace.dedup.as_ref().is_some_and(|d| d.outcome == "replay");
+    TurnOutcome { result: result.map_err(|e| e.with_request_id(request_id)), rate_limit, replayed }
 }
 
 fn run_stages(
@@ -212,6 +215,7 @@ fn run_stages(
         Some(dedup_key) => match claim(engine, tenant_id, dedup_key, req, request_id)? {
             Some(stored) => {
                 *rate_limit = key.map(|k| engine.rate_limiter.peek(&k.prefix, k.limit, now_secs()));
+                trace.dedup = Some(DedupTrace { key: dedup_key.clone(), outcome: "replay".into() });
                 return Ok(stored);
             }
             None => {

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_access.sql"),
     include_str!("migrations/0003_tools.sql"),
+    include_str!("migrations/0004_webhooks.sql"),
 ];
 
 const POOL_SIZE: usize = 4;
