@@ -18,7 +18,7 @@ SHELL := bash
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test rust-test c c-test py-test wheel header chat bench clean
+.PHONY: demo test rust-test c c-test py-test wheel header chat bench fuzz clean
 
 demo:
 	$(CARGO) run -q -p brain-cli -- --data-dir $(DATA_DIR) demo
@@ -29,7 +29,8 @@ test: rust-test c-test py-test
 rust-test:
 	@mkdir -p target
 	$(CARGO) test --workspace 2>&1 | tee target/test.log
-	$(CARGO) run -q -p brain-examples --example quickstart > /dev/null
+	# `cargo test` built the example with the workspace's features: run that binary.
+	$(TARGET_DIR)/debug/examples/quickstart > /dev/null
 
 # cbindgen, pinned, installed into .tools/ once.
 $(CBINDGEN):
@@ -90,6 +91,16 @@ chat:
 bench:
 	$(CARGO) bench -p brain --bench turn
 	$(CARGO) bench -p brain --bench guardrails
+
+# Fuzz the webhook parsers with cargo fuzz (libFuzzer), FUZZ_SECONDS per target (not run in CI).
+FUZZ_SECONDS ?= 60
+$(TOOLS)/bin/cargo-fuzz:
+	$(CARGO) install cargo-fuzz --locked --root $(TOOLS)
+
+fuzz: $(TOOLS)/bin/cargo-fuzz
+	for t in meta_parse sns_message email; do \
+		RUSTC_BOOTSTRAP=1 $(TOOLS)/bin/cargo-fuzz run --fuzz-dir fuzz $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 clean:
 	rm -rf $(DATA_DIR) target/c

@@ -297,3 +297,26 @@ mod tests {
         assert!(!d.contains("s3cr3t") && !d.contains("tok\"") && d.contains("<secret>"));
     }
 }
+
+/// Entry points for the fuzz targets in `fuzz/` (not a stable API).
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Meta delivery parsing for `channel` on arbitrary bytes: must never panic.
+    pub fn meta_parse(channel: &str, body: &[u8]) {
+        let _ = super::meta::parse(channel, body);
+    }
+
+    /// SNS string-to-sign on arbitrary JSON, and the certificate URL check.
+    pub fn sns_message(body: &[u8]) {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+            let _ = super::sns::string_to_sign(&v);
+            let _ = super::sns::cert_url_ok(v["SigningCertURL"].as_str().unwrap_or_default());
+        }
+    }
+
+    /// MIME parsing and quoted-reply trimming on arbitrary bytes.
+    pub fn email(raw: &[u8]) {
+        let _ = super::sns::email_text(raw);
+        let _ = super::split_text(&String::from_utf8_lossy(raw), 64);
+    }
+}
