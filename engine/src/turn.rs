@@ -303,7 +303,7 @@ fn compose_and_persist(
     // 5. Conversation: the bounded history window and the carried-over state; a conversation
     // handed to a human gets no bot reply until the host releases it.
     if engine.store.handoff_open(tenant_id, req.channel.as_str(), &req.channel_user_id)? {
-        return handed_off(engine, tenant_id, req, request_id, persona, dedup_key, clock, trace);
+        return canned(engine, tenant_id, req, request_id, persona, String::new(), "handoff_active", dedup_key, clock, trace);
     }
 
     // Input rails: injection, personal data, abuse, off-topic, floods, size. From here on the
@@ -321,7 +321,7 @@ fn compose_and_persist(
             let o = crate::tools::dispatch(&engine.tools, &["support.handoff".to_string()], &ctx, "support.handoff", json!({ "reason": "guardrail escalation" }), true);
             trace.tools.push(serde_json::to_value(&o).unwrap_or_default());
         }
-        return blocked(engine, tenant_id, &stored_req, request_id, persona, reply, dedup_key, clock, trace);
+        return canned(engine, tenant_id, &stored_req, request_id, persona, reply, "guardrail_block", dedup_key, clock, trace);
     }
     // Tools on the policy's list (lead.capture, booking.book by default) may receive the contact
     // details the customer typed; everything else sees the redacted text.
@@ -452,26 +452,30 @@ fn summary(decisions: &[crate::guardrails::Decision]) -> Vec<String> {
     decisions.iter().filter(|d| d.action != "allow").map(|d| format!("{}:{}", d.rail, d.action)).collect()
 }
 
-/// A message an input rail blocked: stored (redacted) with the canned reply, nothing else runs.
+/// A turn answered without the pipeline: a guardrail's canned reply (decision `guardrail_block`)
+/// or the silence of an open handoff (`handoff_active`, empty reply). The (redacted) message is
+/// stored like any other, with the trace and the dedup answer.
 #[allow(clippy::too_many_arguments)]
-fn blocked(
+fn canned(
     engine: &Inner,
     tenant_id: &str,
     req: &RespondRequest,
     request_id: &str,
     persona: Persona,
     reply: String,
+    decision: &str,
     dedup_key: Option<&str>,
     clock: &mut Clock,
     trace: &mut Trace,
 ) -> Result<RespondResponse> {
     let (conversation, _) = engine.store.load_conversation(tenant_id, req.channel.as_str(), &req.channel_user_id, 0)?;
     let state: ConversationState = serde_json::from_value(conversation.state).unwrap_or_default();
+    let handoff = decision == "handoff_active";
     let composition = Composition {
-        tokens_in: crate::text::count_tokens(&req.message_text),
+        tokens_in: if handoff { 0 } else { crate::text::count_tokens(&req.message_text) },
         tokens_out: crate::text::count_tokens(&reply),
         text: reply,
-        decision: "guardrail_block".into(),
+        decision: decision.into(),
         grounding: vec![],
         state,
     };
@@ -486,7 +490,7 @@ fn blocked(
             tokens_in: composition.tokens_in,
             tokens_out: composition.tokens_out,
             tools_called: trace.tools.iter().filter_map(|t| t["name"].as_str().map(str::to_string)).collect(),
-            handoff: false,
+            handoff,
             guardrails: summary(&trace.guardrails),
         },
     };
@@ -497,42 +501,6 @@ fn blocked(
     Ok(response)
 }
 
-/// A conversation with an open handoff: the message is stored for the human, the bot says nothing.
-#[allow(clippy::too_many_arguments)]
-fn handed_off(
-    engine: &Inner,
-    tenant_id: &str,
-    req: &RespondRequest,
-    request_id: &str,
-    persona: Persona,
-    dedup_key: Option<&str>,
-    clock: &mut Clock,
-    trace: &mut Trace,
-) -> Result<RespondResponse> {
-    let (conversation, _) = engine.store.load_conversation(tenant_id, req.channel.as_str(), &req.channel_user_id, 0)?;
-    let state: ConversationState = serde_json::from_value(conversation.state).unwrap_or_default();
-    let composition = Composition {
-        text: String::new(),
-        decision: "handoff_active".into(),
-        grounding: vec![],
-        tokens_in: 0,
-        tokens_out: 0,
-        state,
-    };
-    let latency_ms = clock.start.elapsed().as_millis() as u64;
-    let response = RespondResponse {
-        ok: true,
-        request_id: request_id.to_string(),
-        response: String::new(),
-        assistant_name: persona.assistant_name,
-        metadata: ResponseMetadata { latency_ms, handoff: true, ..ResponseMetadata::default() },
-    };
-    trace.outcome = "ok".into();
-    trace.decision = composition.decision.clone();
-    trace.latency_ms = latency_ms;
-    persist(engine, tenant_id, req, request_id, &composition, &[], trace, &response, dedup_key)?;
-    Ok(response)
-}
 
 fn load_tenant(engine: &Inner, tenant_id: &str) -> Result<(TenantRow, Persona)> {
     let tenant = engine
