@@ -397,6 +397,6 @@ fn a_host_generator_is_used_when_it_stays_grounded_and_replaced_when_it_strays()
         true
     })
     .unwrap();
-    assert!(deltas.len() >= 1);
+    assert!(!deltas.is_empty());
     assert_eq!(deltas.concat(), r.response);
 }

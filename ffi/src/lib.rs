@@ -1,6 +1,8 @@
 //! The C ABI of Brain. This crate holds conversion and the panic boundary only; all logic lives
 //! in the `brain` crate. The header `include/brain.h` is generated from these items by cbindgen.
-#![allow(clippy::missing_safety_doc)] // the safety contract of every export is stated in brain.h
+// The safety contract of every export (valid pointers or NULL, NUL-terminated strings) is stated
+// in brain.h; C callers cannot see a Rust `unsafe` marker, so the exports are plain `extern "C"`.
+#![allow(clippy::missing_safety_doc, clippy::not_unsafe_ptr_arg_deref)]
 
 #[macro_use]
 mod boundary;
