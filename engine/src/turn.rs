@@ -357,6 +357,7 @@ fn compose_and_persist(
         pending: state.pending.as_ref(),
         terms_of: &terms_of,
         currency: &tenant.currency,
+        last_item: state.last_item.as_deref(),
     };
     let plan = engine.planner.plan(&plan_input);
     let ctx = tool_context(eng, tenant_id, req, request_id);

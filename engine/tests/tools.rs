@@ -82,6 +82,10 @@ fn ordering_a_named_item_and_checking_stock() {
     let r = say(&engine, "u", "Is the Dino Stomp Bundle in stock?");
     assert_eq!(r.metadata.tools_called, ["commerce.check_stock"]);
     assert!(r.response.contains("Yes — the Dino Stomp Bundle is in stock"), "{}", r.response);
+    say(&engine, "u", "How much is the Royal Princess Bundle?");
+    let r = say(&engine, "u", "Is it in stock?");
+    assert_eq!(r.metadata.tools_called, ["commerce.check_stock"]);
+    assert!(r.response.contains("Royal Princess Bundle is in stock"), "{}", r.response);
     let r = say(&engine, "u", "I'll take the Pirate Treasure Bundle");
     assert!(r.metadata.tools_called.is_empty());
     assert!(r.response.contains("Shall I place an order for 1× Pirate Treasure Bundle ($79.00)?"), "{}", r.response);

@@ -94,6 +94,8 @@ pub struct PlanInput<'a> {
     pub terms_of: &'a (dyn Fn(&str) -> Vec<String> + Sync),
     /// The tenant's currency.
     pub currency: &'a str,
+    /// The catalog item the conversation last talked about ("is it in stock?").
+    pub last_item: Option<&'a str>,
 }
 
 /// Chooses tools for a turn.
@@ -300,7 +302,11 @@ impl RulePlanner {
         if !self.allowed(input, "commerce.check_stock") || !has_any(lower, STOCK) {
             return None;
         }
-        let item = self.named_item(input, |i| i.stock.is_some())?;
+        // A named item, or "it" right after talking about one.
+        let refers_back = ["it", "that", "this", "them", "those", "one"].iter().any(|p| contains_phrase(lower, p));
+        let item = self.named_item(input, |i| i.stock.is_some()).or_else(|| {
+            refers_back.then(|| input.last_item.and_then(|sku| input.catalog.iter().find(|i| i.sku == sku && i.stock.is_some()))).flatten()
+        })?;
         Some(Plan {
             calls: vec![PlannedCall { tool: "commerce.check_stock".into(), args: json!({ "sku": item.sku }), confirmed: false }],
             intent: "stock".into(),
@@ -683,6 +689,7 @@ mod eval {
                 pending: None,
                 terms_of: &terms_of,
                 currency: &pack.currency,
+                last_item: None,
             };
             let plan = RulePlanner.plan(&input);
             let name_of = |sku: Option<&str>| pack.catalog.iter().find(|i| Some(i.sku.as_str()) == sku).map(|i| i.name.clone());
