@@ -539,7 +539,11 @@ impl Engine {
             let limit = row.info.rate_limit_rpm.unwrap_or_else(|| tenant.plan.requests_per_minute());
             Ok(Authenticated {
                 tenant_id: row.info.tenant_id,
-                key: crate::turn::KeyAuth { prefix: prefix.to_string(), limit },
+                key: crate::turn::KeyAuth {
+                    prefix: prefix.to_string(),
+                    limit,
+                    tool_scopes: row.info.scopes.iter().filter_map(|s| s.strip_prefix("tools:").map(str::to_string)).collect(),
+                },
                 scopes: row.info.scopes,
             })
         })();

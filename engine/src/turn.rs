@@ -124,6 +124,9 @@ pub struct TraceHit {
 pub(crate) struct KeyAuth {
     pub prefix: String,
     pub limit: u32,
+    /// `tools:<namespace>` scopes of the key; when any are present, only tools of those
+    /// namespaces may run for its turns.
+    pub tool_scopes: Vec<String>,
 }
 
 /// The outcome of a turn with the rate-limit state to report (for key callers).
@@ -239,7 +242,7 @@ fn run_stages(
             trace.rate_limit = *rate_limit;
         }
         clock.lap(trace, "rate_limit");
-        compose_and_persist(eng, tenant_id, req, request_id, &tenant, persona, claimed, &mut clock, trace)
+        compose_and_persist(eng, tenant_id, req, request_id, &tenant, persona, claimed, key, &mut clock, trace)
     })();
     if turn.is_err() {
         if let Some(dedup_key) = claimed {
@@ -296,6 +299,7 @@ fn compose_and_persist(
     tenant: &TenantRow,
     persona: Persona,
     dedup_key: Option<&str>,
+    key: Option<&KeyAuth>,
     clock: &mut Clock,
     trace: &mut Trace,
 ) -> Result<RespondResponse> {
@@ -347,12 +351,19 @@ fn compose_and_persist(
     let catalog = engine.store.catalog(tenant_id)?;
     let terms_of = |s: &str| analyzer.terms(s);
     let slots = crate::tools::slots::extract(&slot_text, crate::tools::slots::Date::today_utc());
+    // Tool rails: the persona's allowlist, narrowed by the key's `tools:<namespace>` scopes.
+    let allowed: Vec<String> = persona
+        .tools
+        .iter()
+        .filter(|t| key.is_none_or(|k| k.tool_scopes.is_empty() || k.tool_scopes.iter().any(|ns| t.split('.').next() == Some(ns.as_str()))))
+        .cloned()
+        .collect();
     let host_tools = engine.tools.host_tools();
     let plan_input = PlanInput {
         message: &req.message_text,
         slots: &slots,
         catalog: &catalog,
-        allowed: &persona.tools,
+        allowed: &allowed,
         host_tools: &host_tools,
         pending: state.pending.as_ref(),
         terms_of: &terms_of,
@@ -364,7 +375,7 @@ fn compose_and_persist(
     let outcomes: Vec<ToolOutcome> = plan
         .calls
         .iter()
-        .map(|c| crate::tools::dispatch(&engine.tools, &persona.tools, &ctx, &c.tool, c.args.clone(), c.confirmed))
+        .map(|c| crate::tools::dispatch(&engine.tools, &allowed, &ctx, &c.tool, c.args.clone(), c.confirmed))
         .collect();
     let (note, pending) = engine.planner.follow_up(&plan_input, &plan, &outcomes);
     state.pending = pending;

@@ -364,3 +364,23 @@ fn brain_sha256(s: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn a_keys_tool_scopes_narrow_the_tools_its_turns_may_run() {
+    let engine = engine_with_tenant();
+    let narrow = engine.issue_key("acme", "kb only", &["respond", "tools:kb"], None).unwrap().api_key;
+    let full = engine.issue_key("acme", "all tools", &["respond"], None).unwrap().api_key;
+    let ask = |key: &str, user: &str| {
+        engine
+            .respond_with_key(Some(&bearer(key)), &RespondRequest::new(Channel::Web, user, "I need party supplies for 12 kids"))
+            .result
+            .unwrap()
+    };
+    let r = ask(&full, "u1");
+    assert_eq!(r.metadata.tools_called, ["commerce.recommend_products"]);
+    let r = ask(&narrow, "u2");
+    assert!(r.metadata.tools_called.is_empty(), "{:?}", r.metadata.tools_called);
+    assert!(!r.response.contains("lock it in"), "{}", r.response);
+    let e = engine.issue_key("acme", "", &["tools:"], None).unwrap_err();
+    assert!(e.to_string().contains("tools:<namespace>"), "{e}");
+}

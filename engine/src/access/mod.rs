@@ -94,8 +94,10 @@ pub(crate) fn normalize_scopes(scopes: &[&str]) -> Result<Vec<String>> {
     }
     let mut out: Vec<String> = Vec::new();
     for s in scopes {
-        if !SCOPES.contains(s) {
-            return Err(Error::bad_request(format!("unknown scope {s:?}; valid scopes: {}", SCOPES.join(", "))));
+        // `tools:<namespace>` narrows the tools a key's turns may run (e.g. `tools:kb`).
+        let tool_scope = s.strip_prefix("tools:").is_some_and(|ns| !ns.is_empty() && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+        if !SCOPES.contains(s) && !tool_scope {
+            return Err(Error::bad_request(format!("unknown scope {s:?}; valid scopes: {}, tools:<namespace>", SCOPES.join(", "))));
         }
         if !out.iter().any(|o| o == s) {
             out.push(s.to_string());
