@@ -42,6 +42,8 @@ mod error;
 pub mod guardrails;
 mod knowledge;
 pub mod marketplace;
+#[cfg(feature = "models")]
+pub mod models;
 mod persona;
 mod retrieval;
 mod store;
@@ -66,7 +68,7 @@ pub use engine::{ApplyReport, Config, ConversationSummary, Engine, EngineBuilder
 pub use error::{Error, ErrorKind, Result};
 pub use marketplace::{Document, VerticalInfo, VerticalPack};
 pub use persona::{BusinessFacts, Persona, PromptSections};
-pub use retrieval::Hit;
+pub use retrieval::{Embedder, Hit};
 pub use store::MessageRow as Message;
 pub use tenant::{Plan, Tenant};
 pub use text::count_tokens;

@@ -6,6 +6,7 @@
 //! message of tenant A can reach tenant B's documents.
 
 mod analyzer;
+mod vectors;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -16,6 +17,8 @@ use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFiel
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub(crate) use analyzer::Analyzer;
+pub use vectors::Embedder;
+pub(crate) use vectors::{VectorIndex, fuse};
 
 use crate::error::{Error, Result};
 use crate::store::ChunkRow;

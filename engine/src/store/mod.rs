@@ -8,6 +8,7 @@ mod access;
 mod conversations;
 mod knowledge;
 mod tools;
+mod vectors;
 mod tenants;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_access.sql"),
     include_str!("migrations/0003_tools.sql"),
     include_str!("migrations/0004_webhooks.sql"),
+    include_str!("migrations/0005_vectors.sql"),
 ];
 
 const POOL_SIZE: usize = 4;
