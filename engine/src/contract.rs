@@ -244,6 +244,10 @@ pub struct ResponseMetadata {
     /// `grounding:repair`). Additive to v1; omitted when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guardrails: Vec<String>,
+    /// Who answered, when not the default grounded composer: `local_model`, `host_generator`,
+    /// `image_generator` or `describe_image` (the trace always records it).
+    #[serde(default, skip_serializing_if = "route_is_default")]
+    pub route: String,
 }
 
 /// The error body of the wire contract (`"ok": false`).
@@ -313,4 +317,8 @@ mod tests {
         let long = "x".repeat(MAX_MESSAGE_BYTES + 1);
         assert!(bad(&format!(r#"{{"channel":"web","channel_user_id":"u","message_text":"{long}"}}"#)).contains("limit is 8192"));
     }
+}
+
+fn route_is_default(route: &String) -> bool {
+    route.is_empty() || route == "grounded"
 }

@@ -50,6 +50,8 @@ pub struct EngineBuilder {
     config: Config,
     composer: Arc<dyn Composer>,
     admin_token_hash: Option<String>,
+    embedder: Option<Arc<dyn crate::Embedder>>,
+    generators: crate::router::Generators,
 }
 
 impl EngineBuilder {
@@ -96,6 +98,25 @@ impl EngineBuilder {
         self
     }
 
+    /// Fuse dense retrieval from this embedder with BM25 (chunks without a vector are embedded
+    /// when the engine opens, with no progress; use [`Engine::set_embedder`] for progress).
+    pub fn embedder(mut self, embedder: Arc<dyn crate::Embedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    /// A local model the router may send turns to (see [`crate::RoutePolicy`]).
+    pub fn local_model(mut self, model: Arc<dyn crate::Generator>) -> Self {
+        self.generators.local = Some(model);
+        self
+    }
+
+    /// How turns are routed (default: [`crate::RoutePolicy::default`]).
+    pub fn route_policy(mut self, policy: crate::RoutePolicy) -> Self {
+        self.generators.policy = policy;
+        self
+    }
+
     /// Replace the default [`GroundedComposer`].
     pub fn composer(mut self, composer: impl Composer + 'static) -> Self {
         self.composer = Arc::new(composer);
@@ -128,6 +149,8 @@ impl EngineBuilder {
             store,
             retriever,
             composer: std::sync::RwLock::new(self.composer),
+            vectors: crate::retrieval::VectorIndex::new(None),
+            generators: std::sync::RwLock::new(self.generators),
             config: self.config,
             rebuilt_index: false,
             rate_limiter: crate::access::RateLimiter::new(),
@@ -146,7 +169,11 @@ impl EngineBuilder {
             inner.rebuild_index()?;
             inner.rebuilt_index = true;
         }
-        Ok(Engine { inner: Arc::new(inner) })
+        let engine = Engine { inner: Arc::new(inner) };
+        if let Some(e) = self.embedder {
+            engine.set_embedder(Some(e), &mut |_| {})?;
+        }
+        Ok(engine)
     }
 }
 
@@ -154,6 +181,8 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) retriever: Retriever,
     pub(crate) composer: std::sync::RwLock<Arc<dyn Composer>>,
+    pub(crate) vectors: crate::retrieval::VectorIndex,
+    pub(crate) generators: std::sync::RwLock<crate::router::Generators>,
     pub(crate) config: Config,
     rebuilt_index: bool,
     pub(crate) rate_limiter: crate::access::RateLimiter,
@@ -231,6 +260,8 @@ pub struct IngestReport {
     pub chunks: usize,
     /// Catalog items written.
     pub catalog_items: usize,
+    /// Chunks embedded (0 without an embedder, or when none changed).
+    pub embedded: usize,
 }
 
 /// Progress of a long operation, for progress bars.
@@ -277,7 +308,7 @@ pub struct EngineStats {
 impl Engine {
     /// A builder with the default settings and the [`GroundedComposer`].
     pub fn builder() -> EngineBuilder {
-        EngineBuilder { dir: None, config: Config::default(), composer: Arc::new(GroundedComposer), admin_token_hash: None }
+        EngineBuilder { dir: None, config: Config::default(), composer: Arc::new(GroundedComposer), admin_token_hash: None, embedder: None, generators: Default::default() }
     }
 
     /// Creates or opens the data directory `dir` (`dir/brain.db`, `dir/index/`).
@@ -378,7 +409,16 @@ impl Engine {
     /// Composes replies with a host's text generator (grounded, rail-checked, with the grounded
     /// composer as fallback). See [`crate::GeneratorComposer`].
     pub fn set_generator(&self, generator: Arc<dyn crate::Generator>) {
-        self.set_composer(Arc::new(crate::GeneratorComposer::new(generator)));
+        if let Ok(mut g) = self.inner.generators.write() {
+            g.host = Some(generator);
+        }
+    }
+
+    /// Removes the host generator set by [`Engine::set_generator`].
+    pub fn clear_generator(&self) {
+        if let Ok(mut g) = self.inner.generators.write() {
+            g.host = None;
+        }
     }
 
     /// Runs a turn and hands the reply to `on_delta` in sentence-sized pieces, in order, then
@@ -649,7 +689,9 @@ impl Engine {
         match self.inner.store.delete_tenant(id) {
             Ok(true) => {
                 batch.delete_tenant(id);
-                batch.commit()
+                batch.commit()?;
+                self.inner.vectors.invalidate(id);
+                Ok(())
             }
             Ok(false) => {
                 batch.rollback()?;
@@ -679,7 +721,7 @@ impl Engine {
     pub fn set_persona(&self, tenant_id: &str, persona: &Persona) -> Result<()> {
         persona.validate()?;
         self.tenant_row(tenant_id)?;
-        self.write_knowledge(|store, tx, batch| {
+        self.write_knowledge(tenant_id, |store, tx, batch| {
             store.set_persona(tx, tenant_id, persona)?;
             put_facts(store, tx, batch, tenant_id, persona)
         })
@@ -724,7 +766,7 @@ impl Engine {
             documents: pack.documents.len(),
             catalog_items: pack.catalog.len(),
         };
-        self.write_knowledge(|store, tx, batch| {
+        self.write_knowledge(tenant_id, |store, tx, batch| {
             let current = store.tenant_vertical(tx, tenant_id)?.unwrap_or((None, None));
             if current.0.as_deref() == Some(pack.key.as_str()) {
                 report.previous_version = current.1;
@@ -775,7 +817,7 @@ impl Engine {
             return Err(Error::bad_request("document `id` must not be empty"));
         }
         self.tenant_row(tenant_id)?;
-        self.write_knowledge(|store, tx, batch| put_document(store, tx, batch, tenant_id, "api", doc).map(|_| ()))
+        self.write_knowledge(tenant_id, |store, tx, batch| put_document(store, tx, batch, tenant_id, "api", doc).map(|_| ()))
     }
 
     /// Deletes a knowledge-base document.
@@ -783,7 +825,7 @@ impl Engine {
     /// # Errors
     /// `NotFound` if the tenant or the document does not exist.
     pub fn delete_document(&self, tenant_id: &str, doc_id: &str) -> Result<()> {
-        self.write_knowledge(|store, tx, batch| {
+        self.write_knowledge(tenant_id, |store, tx, batch| {
             if !store.delete_document(tx, tenant_id, doc_id)? {
                 return Err(Error::not_found(format!("tenant {tenant_id:?} has no document {doc_id:?}")));
             }
@@ -802,7 +844,7 @@ impl Engine {
             i.validate()?;
         }
         self.tenant_row(tenant_id)?;
-        self.write_knowledge(|store, tx, batch| {
+        self.write_knowledge(tenant_id, |store, tx, batch| {
             for item in items {
                 put_item(store, tx, batch, tenant_id, "api", item)?;
             }
@@ -838,7 +880,7 @@ impl Engine {
         }
         let mut report = IngestReport { files: files.len(), ..Default::default() };
         let hashes = self.inner.store.document_hashes(tenant_id)?;
-        self.write_knowledge(|store, tx, batch| {
+        self.write_knowledge(tenant_id, |store, tx, batch| {
             for (i, (rel, source, p)) in parsed.iter().enumerate() {
                 progress(Progress { done: files.len() + i, total, item: rel });
                 match p {
@@ -890,6 +932,7 @@ impl Engine {
             }
             Ok(())
         })?;
+        report.embedded = self.embed_tenant(tenant_id, &mut |p| progress(p))?;
         progress(Progress { done: total, total, item: "done" });
         Ok(report)
     }
@@ -929,19 +972,74 @@ impl Engine {
     }
 
     /// One SQLite transaction and one index batch; the index commits only after SQLite does.
+    /// The tenant's vectors are invalidated; with an embedder, new chunks are embedded right away
+    /// (a failure there leaves the knowledge stored and retrieval on BM25 until the next try).
     fn write_knowledge(
         &self,
+        tenant_id: &str,
         f: impl FnOnce(&Store, &rusqlite::Transaction<'_>, &mut IndexBatch<'_>) -> Result<()>,
     ) -> Result<()> {
         let mut batch = self.inner.retriever.batch()?;
         let store = &self.inner.store;
         match store.write(|tx| f(store, tx, &mut batch)) {
-            Ok(()) => batch.commit(),
+            Ok(()) => {
+                batch.commit()?;
+                self.inner.vectors.invalidate(tenant_id);
+                Ok(())
+            }
             Err(e) => {
                 batch.rollback()?;
                 Err(e)
             }
         }
+    }
+
+    /// Embeds the tenant's chunks that have no vector yet (no-op without an embedder).
+    /// Returns how many were embedded.
+    ///
+    /// # Errors
+    /// `Model` if the embedder fails; `Storage`.
+    pub fn embed_tenant(&self, tenant_id: &str, progress: &mut dyn FnMut(Progress<'_>)) -> Result<usize> {
+        self.inner.vectors.sync_tenant(&self.inner.store, tenant_id, &mut |done, total| progress(Progress { done, total, item: "embedding chunks" }))
+    }
+
+    /// Sets (or removes) the embedder whose vectors are fused with BM25 at retrieval, and embeds
+    /// every tenant's chunks that have no vector of it yet. Returns how many were embedded.
+    ///
+    /// # Errors
+    /// `Model` if the embedder fails (it stays set; turns then fall back to BM25 alone).
+    pub fn set_embedder(&self, embedder: Option<Arc<dyn crate::Embedder>>, progress: &mut dyn FnMut(Progress<'_>)) -> Result<usize> {
+        self.inner.vectors.set_embedder(embedder);
+        let mut n = 0;
+        for t in self.inner.store.list_tenants()? {
+            n += self.embed_tenant(&t.id, progress)?;
+        }
+        // Vectors of chunks that no longer exist anywhere go.
+        if let Some(e) = self.inner.vectors.embedder() {
+            let keep = self.inner.store.all_chunks()?.iter().map(|(_, c)| crate::retrieval::chunk_hash(c)).collect();
+            self.inner.store.prune_vectors(e.name(), &keep)?;
+        }
+        Ok(n)
+    }
+
+    /// Sets (or removes) the local model the router may send turns to.
+    pub fn set_local_model(&self, model: Option<Arc<dyn crate::Generator>>) {
+        if let Ok(mut g) = self.inner.generators.write() {
+            g.local = model;
+        }
+    }
+
+    /// Sets how turns are routed between the grounded composer, the local model and the host
+    /// generator.
+    pub fn set_route_policy(&self, policy: crate::RoutePolicy) {
+        if let Ok(mut g) = self.inner.generators.write() {
+            g.policy = policy;
+        }
+    }
+
+    /// The routing policy in force.
+    pub fn route_policy(&self) -> crate::RoutePolicy {
+        self.inner.generators.read().map(|g| g.policy.clone()).unwrap_or_default()
     }
 }
 

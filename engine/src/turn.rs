@@ -28,6 +28,8 @@ use crate::store::{Claim, TenantRow, TurnRecord};
 
 /// Passages retrieved per turn.
 const RETRIEVE_LIMIT: usize = 8;
+/// Reciprocal-rank fusion constant (the usual 60).
+const RRF_K: f32 = 60.0;
 /// Weight of terms carried over from the previous question in a follow-up.
 const CARRY_WEIGHT: f32 = 0.4;
 /// Weight of a synonym of a message term.
@@ -71,6 +73,12 @@ pub struct Trace {
     pub tools: Vec<serde_json::Value>,
     /// Which composer ran.
     pub composer: String,
+    /// The router's choice: `grounded`, `local_model`, `host_generator`, `image_generator` or
+    /// `describe_image`.
+    pub route: String,
+    /// Whether the dense (embedding) ranking was fused into retrieval, and if it failed, why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dense_retrieval: Option<String>,
     /// The composer's decision label.
     pub decision: String,
     /// Sources the reply states facts from.
@@ -344,7 +352,17 @@ fn compose_and_persist(
     let analyzer = engine.retriever.analyzer();
     let message_terms = query_terms(engine, &req.message_text);
     let query = build_query(&message_terms, &req.message_text, &state);
-    let hits = engine.retriever.search(tenant_id, &query, RETRIEVE_LIMIT)?;
+    // With an embedder, the BM25 ranking is fused with the vector ranking of the message (RRF).
+    let mut hits = engine.retriever.search(tenant_id, &query, RETRIEVE_LIMIT)?;
+    if engine.vectors.embedder().is_some() {
+        match engine.vectors.search(&engine.store, tenant_id, &req.message_text, RETRIEVE_LIMIT) {
+            Ok(dense) => {
+                hits = crate::retrieval::fuse(hits, dense, RRF_K, RETRIEVE_LIMIT);
+                trace.dense_retrieval = Some("fused".into());
+            }
+            Err(e) => trace.dense_retrieval = Some(format!("failed, BM25 only: {e}")),
+        }
+    }
     clock.lap(trace, "retrieve");
 
     // 7. Plan and dispatch tools: intent and slots → calls under the rails → results.
@@ -397,12 +415,36 @@ fn compose_and_persist(
         tools: &outcomes,
         note: note.as_ref(),
         tools_allowed_order: persona.tools.iter().any(|t| t == "commerce.create_order"),
+        has_image: req.has_image,
     };
     // A composer may be the host's own code: its panic fails this turn, not the host.
     let composer = engine.composer.read().map(|c| c.clone()).map_err(|_| Error::internal("the composer lock was poisoned"))?;
-    let mut composition = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| composer.compose(&input)))
+    let base = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| composer.compose(&input)))
         .map_err(|_| Error::internal(format!("the {} composer panicked; the turn was not answered", composer.name())))??;
     clock.lap(trace, "compose");
+
+    // 9. Route: the base composition's kind picks who answers; a generator's reply must pass
+    // the output rails or the base reply stands.
+    let generators = engine.generators.read().map(|g| g.clone()).map_err(|_| Error::internal("the router lock was poisoned"))?;
+    let (route, generator) = generators.choose(&crate::router::RouteInput {
+        has_image: req.has_image,
+        grounded_decision: &base.decision,
+        deterministic: !outcomes.is_empty() || note.is_some(),
+    });
+    let mut composer_name = composer.name().to_string();
+    let mut composition = match (&route, generator) {
+        (crate::router::Route::DescribeImage, _) => {
+            let text = describe_image_reply(&persona);
+            Composition { tokens_out: crate::text::count_tokens(&text), text, decision: "describe_image".into(), grounding: vec![], ..base }
+        }
+        (_, Some(g)) => {
+            composer_name = format!("generator:{}", g.name());
+            crate::compose::compose_checked(g.as_ref(), &composer_name, &input, base)
+        }
+        (_, None) => base,
+    };
+    trace.route = route.as_str().to_string();
+    clock.lap(trace, "route");
 
     // Output rails: leakage, personal data, prohibited claims, grounding against what was read.
     let mut texts: Vec<&str> = vec![req.message_text.as_str()];
@@ -432,12 +474,14 @@ fn compose_and_persist(
             tokens_out: composition.tokens_out,
             handoff: false,
             guardrails: summary(&trace.guardrails),
+            // Stored replays must equal the original: the default route is left out of both.
+            route: if route == crate::router::Route::Grounded { String::new() } else { trace.route.clone() },
         },
     };
     trace.outcome = "ok".into();
     trace.query = query;
     trace.retrieval = hits.iter().map(trace_hit).collect();
-    trace.composer = composer.name().to_string();
+    trace.composer = composer_name;
     trace.decision = composition.decision.clone();
     trace.grounding = composition.grounding.clone();
     trace.tokens_in = composition.tokens_in;
@@ -504,6 +548,7 @@ fn canned(
             tools_called: trace.tools.iter().filter_map(|t| t["name"].as_str().map(str::to_string)).collect(),
             handoff,
             guardrails: summary(&trace.guardrails),
+            route: String::new(),
         },
     };
     trace.outcome = "ok".into();
@@ -513,6 +558,14 @@ fn canned(
     Ok(response)
 }
 
+
+/// The honest answer to an image nobody here can see.
+fn describe_image_reply(persona: &Persona) -> String {
+    format!(
+        "I can't view images here, sorry! Could you describe what's in the picture (or type the product name or your question)? {} will take it from there.",
+        persona.assistant_name
+    )
+}
 
 fn load_tenant(engine: &Inner, tenant_id: &str) -> Result<(TenantRow, Persona)> {
     let tenant = engine

@@ -53,6 +53,11 @@ pub trait Generator: Send + Sync {
     /// # Errors
     /// Any; the turn then answers with the grounded composer.
     fn generate(&self, request: &GenerationRequest) -> Result<Generation>;
+
+    /// Whether it can read the customer's image (`has_image` turns are routed to it).
+    fn accepts_images(&self) -> bool {
+        false
+    }
 }
 
 /// A composer that asks a [`Generator`] and keeps it honest.
@@ -97,31 +102,40 @@ impl Composer for GeneratorComposer {
         if !input.tools.is_empty() || input.note.is_some() || matches!(grounded.decision.as_str(), "greeting" | "smalltalk") {
             return Ok(grounded);
         }
-        let request = generation_request(input);
-        let generated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.generator.generate(&request)));
-        let draft = match generated {
-            Ok(Ok(g)) if !g.text.trim().is_empty() => g,
-            Ok(Ok(_)) => return Ok(Composition { decision: format!("{} (generator returned nothing)", grounded.decision), ..grounded }),
-            Ok(Err(e)) => return Ok(Composition { decision: format!("{} (generator failed: {e})", grounded.decision), ..grounded }),
-            Err(_) => return Ok(Composition { decision: format!("{} (generator panicked)", grounded.decision), ..grounded }),
-        };
-        // The output rails decide whether the draft may stand: any repair means it stated something
-        // the turn did not read, so the grounded reply is used instead.
-        let mut texts: Vec<&str> = vec![input.message];
-        texts.extend(input.hits.iter().map(|h| h.text.as_str()));
-        texts.extend(input.history.iter().map(|m| m.text.as_str()));
-        let sources = crate::guardrails::OutputSources {
-            texts,
-            catalog: input.catalog,
-            tool_results: input.tools.iter().filter_map(|o| o.result.as_ref()).collect(),
-        };
-        let check = crate::guardrails::check_output(input.persona, &draft.text, &sources);
-        if !check.decisions.is_empty() {
-            let rails: Vec<&str> = check.decisions.iter().map(|d| d.rail.as_str()).collect();
-            return Ok(Composition { decision: format!("{} (generator reply failed {})", grounded.decision, rails.join(", ")), ..grounded });
-        }
-        let tokens_in = if draft.tokens_in > 0 { draft.tokens_in } else { crate::text::count_tokens(&request.system) + grounded.tokens_in };
-        let tokens_out = if draft.tokens_out > 0 { draft.tokens_out } else { crate::text::count_tokens(&draft.text) };
-        Ok(Composition { text: draft.text.trim().to_string(), decision: self.name.clone(), tokens_in, tokens_out, ..grounded })
+        Ok(compose_checked(self.generator.as_ref(), &self.name, input, grounded))
     }
+}
+
+/// Asks `generator` for the turn's reply and keeps it only if the output rails pass it;
+/// otherwise (error, panic, empty, stray facts) returns `grounded` with the reason in its
+/// decision.
+pub(crate) fn compose_checked(generator: &dyn Generator, name: &str, input: &ComposeInput<'_>, grounded: Composition) -> Composition {
+    let fallback = |why: String, grounded: Composition| Composition { decision: format!("{} (generator {why})", grounded.decision), ..grounded };
+    let mut request = generation_request(input);
+    request.has_image = input.has_image;
+    let generated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generator.generate(&request)));
+    let draft = match generated {
+        Ok(Ok(g)) if !g.text.trim().is_empty() => g,
+        Ok(Ok(_)) => return fallback("returned nothing".into(), grounded),
+        Ok(Err(e)) => return fallback(format!("failed: {e}"), grounded),
+        Err(_) => return fallback("panicked".into(), grounded),
+    };
+    // The output rails decide whether the draft may stand: any repair means it stated something
+    // the turn did not read, so the grounded reply is used instead.
+    let mut texts: Vec<&str> = vec![input.message];
+    texts.extend(input.hits.iter().map(|h| h.text.as_str()));
+    texts.extend(input.history.iter().map(|m| m.text.as_str()));
+    let sources = crate::guardrails::OutputSources {
+        texts,
+        catalog: input.catalog,
+        tool_results: input.tools.iter().filter_map(|o| o.result.as_ref()).collect(),
+    };
+    let check = crate::guardrails::check_output(input.persona, &draft.text, &sources);
+    if !check.decisions.is_empty() {
+        let rails: Vec<&str> = check.decisions.iter().map(|d| d.rail.as_str()).collect();
+        return fallback(format!("reply failed {}", rails.join(", ")), grounded);
+    }
+    let tokens_in = if draft.tokens_in > 0 { draft.tokens_in } else { crate::text::count_tokens(&request.system) + grounded.tokens_in };
+    let tokens_out = if draft.tokens_out > 0 { draft.tokens_out } else { crate::text::count_tokens(&draft.text) };
+    Composition { text: draft.text.trim().to_string(), decision: name.to_string(), tokens_in, tokens_out, ..grounded }
 }

@@ -9,6 +9,7 @@ mod tools_reply;
 use serde::{Deserialize, Serialize};
 
 pub use generator::{ChatMessage, Generation, GenerationRequest, Generator, GeneratorComposer, generation_request};
+pub(crate) use generator::compose_checked;
 pub use grounded::GroundedComposer;
 
 use crate::catalog::CatalogItem;
@@ -43,6 +44,8 @@ pub struct ComposeInput<'a> {
     pub note: Option<&'a crate::tools::planner::PlanNote>,
     /// Whether the persona may place orders (a recommendation then offers to "lock it in").
     pub tools_allowed_order: bool,
+    /// Whether the customer's message carries an image.
+    pub has_image: bool,
 }
 
 /// One term of the customer's message, as retrieval and composers weigh it.

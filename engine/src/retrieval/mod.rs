@@ -18,7 +18,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 pub(crate) use analyzer::Analyzer;
 pub use vectors::Embedder;
-pub(crate) use vectors::{VectorIndex, fuse};
+pub(crate) use vectors::{VectorIndex, chunk_hash, fuse};
 
 use crate::error::{Error, Result};
 use crate::store::ChunkRow;
