@@ -39,6 +39,26 @@ pub struct RoutePolicy {
     pub local_kinds: Vec<String>,
     /// Grounded-composer decisions the host generator answers in [`RouteMode::Auto`] (`*`: all).
     pub host_kinds: Vec<String>,
+    /// How long a generator may take before the turn answers without it.
+    #[serde(with = "millis", default = "default_timeout")]
+    pub generation_timeout: std::time::Duration,
+}
+
+/// The default [`RoutePolicy::generation_timeout`].
+pub const DEFAULT_GENERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn default_timeout() -> std::time::Duration {
+    DEFAULT_GENERATION_TIMEOUT
+}
+
+mod millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+        Ok(std::time::Duration::from_millis(u64::deserialize(d)?))
+    }
 }
 
 impl Default for RoutePolicy {
@@ -47,6 +67,7 @@ impl Default for RoutePolicy {
             mode: RouteMode::Auto,
             local_kinds: Vec::new(),
             host_kinds: vec!["*".to_string()],
+            generation_timeout: DEFAULT_GENERATION_TIMEOUT,
         }
     }
 }

@@ -439,7 +439,7 @@ fn compose_and_persist(
         }
         (_, Some(g)) => {
             composer_name = format!("generator:{}", g.name());
-            crate::compose::compose_checked(g.as_ref(), &composer_name, &input, base)
+            crate::compose::compose_checked(g, &composer_name, generators.policy.generation_timeout, &input, base)
         }
         (_, None) => base,
     };

@@ -3,6 +3,7 @@
 //! and falling back to the [`super::GroundedComposer`] when it fails or strays.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -102,23 +103,34 @@ impl Composer for GeneratorComposer {
         if !input.tools.is_empty() || input.note.is_some() || matches!(grounded.decision.as_str(), "greeting" | "smalltalk") {
             return Ok(grounded);
         }
-        Ok(compose_checked(self.generator.as_ref(), &self.name, input, grounded))
+        Ok(compose_checked(self.generator.clone(), &self.name, crate::router::DEFAULT_GENERATION_TIMEOUT, input, grounded))
     }
 }
 
 /// Asks `generator` for the turn's reply and keeps it only if the output rails pass it;
 /// otherwise (error, panic, empty, stray facts) returns `grounded` with the reason in its
 /// decision.
-pub(crate) fn compose_checked(generator: &dyn Generator, name: &str, input: &ComposeInput<'_>, grounded: Composition) -> Composition {
+pub(crate) fn compose_checked(generator: Arc<dyn Generator>, name: &str, timeout: Duration, input: &ComposeInput<'_>, grounded: Composition) -> Composition {
     let fallback = |why: String, grounded: Composition| Composition { decision: format!("{} (generator {why})", grounded.decision), ..grounded };
     let mut request = generation_request(input);
     request.has_image = input.has_image;
-    let generated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generator.generate(&request)));
-    let draft = match generated {
-        Ok(Ok(g)) if !g.text.trim().is_empty() => g,
-        Ok(Ok(_)) => return fallback("returned nothing".into(), grounded),
-        Ok(Err(e)) => return fallback(format!("failed: {e}"), grounded),
-        Err(_) => return fallback("panicked".into(), grounded),
+    // The generator runs on its own thread so a stalled one cannot hold the turn past `timeout`
+    // (it finishes in the background; its late answer is dropped).
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let req = request.clone();
+    let spawned = std::thread::Builder::new().name("brain-generator".into()).spawn(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generator.generate(&req)));
+        let _ = tx.send(out);
+    });
+    if let Err(e) = spawned {
+        return fallback(format!("could not start: {e}"), grounded);
+    }
+    let draft = match rx.recv_timeout(timeout) {
+        Ok(Ok(Ok(g))) if !g.text.trim().is_empty() => g,
+        Ok(Ok(Ok(_))) => return fallback("returned nothing".into(), grounded),
+        Ok(Ok(Err(e))) => return fallback(format!("failed: {e}"), grounded),
+        Ok(Err(_)) => return fallback("panicked".into(), grounded),
+        Err(_) => return fallback(format!("timed out after {} ms", timeout.as_millis()), grounded),
     };
     // The output rails decide whether the draft may stand: any repair means it stated something
     // the turn did not read, so the grounded reply is used instead.
