@@ -18,7 +18,7 @@ SHELL := bash
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test rust-test c c-test py-test wheel header chat bench fuzz clean
+.PHONY: demo test rust-test c c-test py-test wheel header chat bench bench-models eval-models models fuzz clean
 
 demo:
 	$(CARGO) run -q -p brain-cli -- --data-dir $(DATA_DIR) demo
@@ -26,7 +26,11 @@ demo:
 test: rust-test c-test py-test
 	@awk '/^test result:/ { p += $$4; f += $$6 } /^[0-9]+ passed, [0-9]+ failed$$/ { p += $$1; f += $$3 } /^[0-9]+ passed( in|,)/ { p += $$1 } / [0-9]+ failed/ && /passed/ && !/^test result/ && !/^[0-9]+ passed, [0-9]+ failed$$/ { for (i = 1; i < NF; i++) if ($$(i+1) ~ /^failed/) f += $$i } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log target/c/test.log target/py-test.log
 
-rust-test:
+# The default local models (SmolLM2-135M-Instruct Q4_1, all-MiniLM-L6-v2) into models/, once.
+models:
+	scripts/fetch-models.sh
+
+rust-test: models
 	@mkdir -p target
 	$(CARGO) test --workspace 2>&1 | tee target/test.log
 	# `cargo test` built the example with the workspace's features: run that binary.

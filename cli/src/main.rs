@@ -19,12 +19,31 @@ brain init --tenant demo --vertical party_supplies   # a tenant with the party-s
 brain chat --tenant demo                             # talk to Astra as a customer\n  \
 brain keys issue --tenant demo --label backend       # an API key for the wire contract (shown once)\n  \
 echo '{\"channel\":\"web\",\"channel_user_id\":\"u1\",\"message_text\":\"When are you open?\"}' | brain respond --tenant demo\n\n\
-Every command takes --data-dir (or BRAIN_DATA_DIR); the default is ./brain-data."
+Every command takes --data-dir (or BRAIN_DATA_DIR); the default is ./brain-data.\n\n\
+Local models (scripts/fetch-models.sh puts the defaults in ./models):\n  \
+brain chat --tenant demo --embedder default                  # hybrid BM25 + MiniLM retrieval\n  \
+brain chat --tenant demo --model default --route local       # SmolLM2 answers, under the rails\n  \
+brain chat --tenant demo --model ./my-llama.gguf --threads 1 # any Llama-family GGUF"
 )]
 struct Cli {
     /// Data directory (created if missing): holds brain.db and index/.
     #[arg(long, global = true, env = "BRAIN_DATA_DIR", default_value = "brain-data")]
     data_dir: PathBuf,
+    /// Local chat model (a Llama-family .gguf) the router may answer with; `default` is
+    /// SmolLM2-135M-Instruct from models/ (scripts/fetch-models.sh fetches it).
+    #[arg(long, global = true, env = "BRAIN_MODEL", value_name = "GGUF|default")]
+    model: Option<String>,
+    /// Sentence embedder folder (model.safetensors, config.json, tokenizer.json) whose vectors are
+    /// fused with BM25 retrieval; `default` is all-MiniLM-L6-v2 from models/.
+    #[arg(long, global = true, env = "BRAIN_EMBEDDER", value_name = "DIR|default")]
+    embedder: Option<String>,
+    /// Who answers open-ended turns: auto (measured policy), grounded (never a model), local
+    /// (the --model), host (a host generator).
+    #[arg(long, global = true, env = "BRAIN_ROUTE", value_name = "MODE")]
+    route: Option<String>,
+    /// Compute threads for the models (on a busy 2-core machine, 1 is often fastest).
+    #[arg(long, global = true, env = "BRAIN_THREADS")]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -223,7 +242,26 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> brain::Result<()> {
-    let open = || Engine::open(&cli.data_dir);
+    let open = || -> brain::Result<Engine> {
+        let engine = Engine::open(&cli.data_dir)?;
+        let setup = brain::models::ModelSetup {
+            chat_model: cli.model.clone(),
+            embedder: cli.embedder.clone(),
+            route: cli.route.as_deref().map(str::parse).transpose()?,
+            threads: cli.threads,
+        };
+        if setup.chat_model.is_some() || setup.embedder.is_some() || setup.route.is_some() {
+            let mut last = String::new();
+            setup.apply(&engine, &mut |p| {
+                let line = format!("{} {}/{}", p.item, p.done, p.total);
+                if p.item != last || p.done == p.total {
+                    eprintln!("models: {line}");
+                    last = p.item.to_string();
+                }
+            })?;
+        }
+        Ok(engine)
+    };
     match cli.command {
         Command::Init { tenant, vertical, plan } => {
             let engine = open()?;

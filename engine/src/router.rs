@@ -151,3 +151,16 @@ impl Generators {
         chosen.unwrap_or((Route::Grounded, None))
     }
 }
+
+impl std::str::FromStr for RouteMode {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<RouteMode> {
+        match s {
+            "auto" => Ok(RouteMode::Auto),
+            "grounded" => Ok(RouteMode::Grounded),
+            "local" => Ok(RouteMode::Local),
+            "host" => Ok(RouteMode::Host),
+            other => Err(crate::Error::bad_request(format!("unknown route mode {other:?}: use auto, grounded, local or host"))),
+        }
+    }
+}

@@ -359,6 +359,13 @@ impl LocalModel {
             let input = Tensor::new(&[next], &self.device).and_then(|t| t.unsqueeze(0)).map_err(run)?;
             logits = weights.forward(&input, all.len() - 1).and_then(|l| l.squeeze(0)).map_err(run)?;
         }
+        // A reply that ended inside a character drops the partial bytes; the host has been sent
+        // exactly what the text holds.
+        let clean_len = text.trim_end_matches('\u{fffd}').len();
+        text.truncate(clean_len);
+        if stop != StopReason::Cancelled && text.len() > emitted && text.is_char_boundary(emitted) {
+            on_delta(&text[emitted..]);
+        }
         let decode_time = started.elapsed().saturating_sub(first_token);
         Ok(Output { text, tokens_in: prompt.len() as u32, tokens_out: out_ids.len() as u32, stop, prompt_time, first_token, decode_time })
     }
