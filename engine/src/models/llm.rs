@@ -30,16 +30,30 @@ pub enum WeightFormat {
     Q8_0,
 }
 
+/// Which code runs the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// Brain's own forward pass: the file's Q4_0/Q4_1/Q8_0 weights as they are (other types
+    /// requantized to Q8_0), AVX2 kernels, a persistent thread pool. The fast default.
+    #[default]
+    Native,
+    /// candle's quantized Llama (the reference the native backend is tested against).
+    Candle,
+}
+
 /// How to load a GGUF model.
 #[derive(Clone, Debug)]
 pub struct ModelOptions {
+    /// Which code runs the model (default [`Backend::Native`]).
+    pub backend: Backend,
     /// A `tokenizer.json` to use instead of the GGUF metadata. When `None`, a `tokenizer.json`
     /// beside the `.gguf` file is used if present, else the tokenizer is built from the GGUF.
     pub tokenizer: Option<PathBuf>,
-    /// Weight layout in memory; default [`WeightFormat::Q8_0`].
+    /// Weight layout in memory for the candle backend; default [`WeightFormat::Q8_0`].
     pub weights: WeightFormat,
-    /// Compute threads. candle's pool is process-wide and sized once: this applies when it is
-    /// the first model loaded in the process and `CANDLE_NUM_THREADS` is not set.
+    /// Compute threads (default: the machine's, at most 4). The native backend's pool is per
+    /// model; candle's is process-wide and sized once (first model loaded, unless
+    /// `CANDLE_NUM_THREADS` is set).
     pub threads: Option<usize>,
     /// Longest prompt + reply, in tokens (the oldest history is dropped to fit).
     pub context: usize,
@@ -47,7 +61,7 @@ pub struct ModelOptions {
 
 impl Default for ModelOptions {
     fn default() -> Self {
-        ModelOptions { tokenizer: None, weights: WeightFormat::Q8_0, threads: None, context: 2048 }
+        ModelOptions { backend: Backend::Native, tokenizer: None, weights: WeightFormat::Q8_0, threads: None, context: 2048 }
     }
 }
 
@@ -68,6 +82,8 @@ pub struct SamplingOptions {
     pub max_tokens: u32,
     /// Wall-clock budget for one reply; decoding stops (keeping what it has) when it runs out.
     pub max_time: Duration,
+    /// Keep writing through end-of-turn tokens (benchmarks: exactly `max_tokens` tokens).
+    pub ignore_eos: bool,
 }
 
 impl Default for SamplingOptions {
@@ -80,6 +96,7 @@ impl Default for SamplingOptions {
             repeat_last_n: 64,
             max_tokens: 160,
             max_time: Duration::from_secs(20),
+            ignore_eos: false,
         }
     }
 }
@@ -119,7 +136,7 @@ pub struct Output {
 /// A GGUF chat model, loaded once and shared by every turn (`Send + Sync`; each generation
 /// works on its own KV cache).
 pub struct LocalModel {
-    weights: ModelWeights,
+    runner: Runner,
     tokenizer: Tokenizer,
     template: ChatTemplate,
     bos: Option<String>,
@@ -129,6 +146,34 @@ pub struct LocalModel {
     path: PathBuf,
     sampling: SamplingOptions,
     device: Device,
+}
+
+enum Runner {
+    Native(brain_kernels::llama::Model),
+    Candle(ModelWeights),
+}
+
+/// One generation's model state.
+enum State<'a> {
+    Native(&'a brain_kernels::llama::Model, brain_kernels::llama::Session),
+    Candle(ModelWeights),
+}
+
+impl State<'_> {
+    /// Feeds `tokens` at position `pos`; logits of the last.
+    fn forward(&mut self, tokens: &[u32], pos: usize, device: &Device) -> Result<Tensor> {
+        let run = |e| model_err("the model failed", e);
+        match self {
+            State::Native(m, s) => {
+                let logits = s.forward(m, tokens).map_err(|e| Error::new(ErrorKind::Model, e.to_string()))?;
+                Tensor::new(logits, device).map_err(run)
+            }
+            State::Candle(w) => {
+                let input = Tensor::new(tokens, device).and_then(|t| t.unsqueeze(0)).map_err(run)?;
+                w.forward(&input, pos).and_then(|l| l.squeeze(0)).map_err(run)
+            }
+        }
+    }
 }
 
 /// Sizes the process-wide compute pool, if nobody has yet.
@@ -206,19 +251,24 @@ impl LocalModel {
             return Err(Error::new(ErrorKind::Model, format!("{}: the model declares no end-of-sequence token", path.display())));
         }
         let bos = specials.bos.filter(|_| specials.add_bos).and_then(|id| tokenizer.id_to_token(id));
-        let weights = match options.weights {
-            WeightFormat::AsStored => ModelWeights::from_gguf(content, &mut file, &device),
-            WeightFormat::Q8_0 => {
+        let runner = match (options.backend, options.weights) {
+            (Backend::Native, _) => {
+                let threads = options.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get().min(4)).unwrap_or(1));
+                Runner::Native(super::native::load(&content, &mut file, threads, progress)?)
+            }
+            (Backend::Candle, WeightFormat::AsStored) => {
+                Runner::Candle(ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| model_err(format!("cannot load {}", path.display()), e))?)
+            }
+            (Backend::Candle, WeightFormat::Q8_0) => {
                 let bytes = requantize(&content, &mut file, &device, progress)?;
                 let mut cursor = Cursor::new(bytes);
                 let content = gguf_file::Content::read(&mut cursor).map_err(|e| model_err("cannot reread the requantized model", e))?;
-                ModelWeights::from_gguf(content, &mut cursor, &device)
+                Runner::Candle(ModelWeights::from_gguf(content, &mut cursor, &device).map_err(|e| model_err(format!("cannot load {}", path.display()), e))?)
             }
-        }
-        .map_err(|e| model_err(format!("cannot load {}", path.display()), e))?;
+        };
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
         Ok(LocalModel {
-            weights,
+            runner,
             tokenizer,
             template,
             bos,
@@ -250,6 +300,49 @@ impl LocalModel {
     /// The chat template in use.
     pub fn template(&self) -> ChatTemplate {
         self.template
+    }
+
+    /// Which backend runs it.
+    pub fn backend(&self) -> Backend {
+        match self.runner {
+            Runner::Native(_) => Backend::Native,
+            Runner::Candle(_) => Backend::Candle,
+        }
+    }
+
+    /// Logits of the last of `tokens`, from a fresh state (tests compare backends with it).
+    ///
+    /// # Errors
+    /// `Model` if the model fails.
+    pub fn logits(&self, tokens: &[u32]) -> Result<Vec<f32>> {
+        let mut state = match &self.runner {
+            Runner::Native(m) => State::Native(m, brain_kernels::llama::Session::new(m)),
+            Runner::Candle(w) => State::Candle(w.clone()),
+        };
+        state.forward(tokens, 0, &self.device)?.to_vec1::<f32>().map_err(|e| model_err("cannot read logits", e))
+    }
+
+    /// Log-probability the model gives each token of `tokens` after the ones before it
+    /// (teacher forcing, one position at a time through the KV cache); `len - 1` values.
+    /// Its mean negated is the text's cross-entropy: a check of the forward pass, and a way to
+    /// compare models.
+    ///
+    /// # Errors
+    /// `Model` if the model fails.
+    pub fn token_logprobs(&self, tokens: &[u32]) -> Result<Vec<f32>> {
+        let mut state = match &self.runner {
+            Runner::Native(m) => State::Native(m, brain_kernels::llama::Session::new(m)),
+            Runner::Candle(w) => State::Candle(w.clone()),
+        };
+        let mut out = Vec::with_capacity(tokens.len().saturating_sub(1));
+        for i in 0..tokens.len().saturating_sub(1) {
+            let logits = state.forward(&tokens[i..i + 1], i, &self.device)?.to_vec1::<f32>().map_err(|e| model_err("cannot read logits", e))?;
+            let max = logits.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+            let lse = max + logits.iter().map(|v| (v - max).exp()).sum::<f32>().ln();
+            let next = tokens[i + 1] as usize;
+            out.push(logits.get(next).copied().unwrap_or(f32::NEG_INFINITY) - lse);
+        }
+        Ok(out)
     }
 
     /// The file it was loaded from.
@@ -304,7 +397,10 @@ impl LocalModel {
         if prompt.is_empty() {
             return Err(Error::new(ErrorKind::Model, "empty prompt"));
         }
-        let mut weights = self.weights.clone();
+        let mut state = match &self.runner {
+            Runner::Native(m) => State::Native(m, brain_kernels::llama::Session::new(m)),
+            Runner::Candle(w) => State::Candle(w.clone()),
+        };
         let run = |e| model_err("the model failed", e);
         let sampler = if sampling.temperature <= 0.0 {
             Sampling::ArgMax
@@ -315,8 +411,7 @@ impl LocalModel {
             }
         };
         let mut processor = LogitsProcessor::from_sampling(sampling.seed, sampler);
-        let input = Tensor::new(prompt, &self.device).and_then(|t| t.unsqueeze(0)).map_err(run)?;
-        let mut logits = weights.forward(&input, 0).and_then(|l| l.squeeze(0)).map_err(run)?;
+        let mut logits = state.forward(prompt, 0, &self.device)?;
         let prompt_time = started.elapsed();
         let mut all: Vec<u32> = prompt.to_vec();
         let mut out_ids: Vec<u32> = Vec::new();
@@ -333,7 +428,7 @@ impl LocalModel {
             if i == 0 {
                 first_token = started.elapsed();
             }
-            if self.stop_ids.contains(&next) {
+            if !sampling.ignore_eos && self.stop_ids.contains(&next) {
                 stop = StopReason::EndOfTurn;
                 break;
             }
@@ -356,8 +451,7 @@ impl LocalModel {
             if all.len() >= self.context {
                 break;
             }
-            let input = Tensor::new(&[next], &self.device).and_then(|t| t.unsqueeze(0)).map_err(run)?;
-            logits = weights.forward(&input, all.len() - 1).and_then(|l| l.squeeze(0)).map_err(run)?;
+            logits = state.forward(&[next], all.len() - 1, &self.device)?;
         }
         // A reply that ended inside a character drops the partial bytes; the host has been sent
         // exactly what the text holds.

@@ -6,11 +6,12 @@
 mod chat;
 mod embed;
 mod llm;
+mod native;
 mod tokenizer;
 
 pub use chat::ChatTemplate;
 pub use embed::{BertEmbedder, default_models_dir};
-pub use llm::{LocalModel, ModelOptions, Output, SamplingOptions, SharedModel, StopReason, WeightFormat};
+pub use llm::{Backend, LocalModel, ModelOptions, Output, SamplingOptions, SharedModel, StopReason, WeightFormat};
 pub use tokenizer::{SpecialTokens, from_gguf as tokenizer_from_gguf, special_tokens};
 
 /// The default chat model's file under [`default_models_dir`].
