@@ -142,3 +142,10 @@ fn the_native_backend_computes_what_candle_computes() {
     assert!(ce(&x) < 6.0, "far below the uniform 10.8 nats: {}", ce(&x));
     assert!((ce(&x) - ce(&y)).abs() < 0.02 * ce(&y), "native {} vs candle {}", ce(&x), ce(&y));
 }
+
+#[test]
+fn splitting_the_native_products_across_threads_changes_no_bit() {
+    let two = LocalModel::load(models::default_models_dir().join(models::DEFAULT_CHAT_MODEL), &ModelOptions { threads: Some(2), ..Default::default() }).unwrap();
+    let ids = model().encode("Do you deliver on Sundays? We need balloons for a party of twelve.").unwrap();
+    assert_eq!(two.logits(&ids).unwrap(), model().logits(&ids).unwrap());
+}

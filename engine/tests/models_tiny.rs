@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use brain::models::{BertEmbedder, ChatTemplate, LocalModel, ModelOptions, SamplingOptions, StopReason, WeightFormat};
+use brain::models::{Backend, BertEmbedder, ChatTemplate, LocalModel, ModelOptions, SamplingOptions, StopReason, WeightFormat};
 use brain::{ChatMessage, Embedder, ErrorKind, GenerationRequest, Generator};
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
@@ -256,8 +256,9 @@ fn gguf(spec: Spec) -> Gguf {
     Gguf { _dir: dir, path }
 }
 
+/// The candle backend with a weight layout (the native backend has tests of its own below).
 fn opts(weights: WeightFormat) -> ModelOptions {
-    ModelOptions { weights, ..Default::default() }
+    ModelOptions { weights, backend: Backend::Candle, ..Default::default() }
 }
 
 fn load(path: &Path, weights: WeightFormat) -> LocalModel {
@@ -541,6 +542,7 @@ fn unsupported_or_broken_files_fail_with_model_errors() {
     for w in [WeightFormat::Q8_0, WeightFormat::AsStored] {
         expect_model_err(LocalModel::load(&g.path, &opts(w)), "cannot load");
     }
+    expect_model_err(LocalModel::load(&g.path, &ModelOptions::default()), "llama.block_count");
 
     // Not GGUF at all.
     let dir = tempfile::tempdir().unwrap();
@@ -789,3 +791,36 @@ fn bert_missing_or_broken_files_fail_with_model_errors() {
     expect_model_err(BertEmbedder::load(dir.path()), "does not hold a BERT model");
 }
 
+
+#[test]
+fn the_native_backend_runs_the_tiny_model_like_candle() {
+    let g = gguf(Spec::default());
+    let native = LocalModel::load(&g.path, &ModelOptions { threads: Some(2), ..Default::default() }).unwrap();
+    assert_eq!(native.backend(), Backend::Native);
+    let candle = load(&g.path, WeightFormat::AsStored);
+    let ids = native.encode("hello there, the tiny model says hello").unwrap();
+    let (a, b) = (native.token_logprobs(&ids).unwrap(), candle.token_logprobs(&ids).unwrap());
+    assert_eq!(a.len(), ids.len() - 1);
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 0.05 * (1.0 + y.abs()), "log-prob {x} vs {y}");
+    }
+    // The prompt in one batch or one token at a time: the same next-token distribution.
+    let whole = native.logits(&ids).unwrap();
+    let lse = {
+        let m = whole.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+        m + whole.iter().map(|v| (v - m).exp()).sum::<f32>().ln()
+    };
+    let t = ids[1];
+    let mut longer = ids.clone();
+    longer.push(t);
+    let stepwise = *native.token_logprobs(&longer).unwrap().last().unwrap();
+    assert!((stepwise - (whole[t as usize] - lse)).abs() < 0.05, "{stepwise} vs {}", whole[t as usize] - lse);
+    let (out, _) = chat(&native, "", &[msg("user", "hello there")], &greedy(6));
+    let (again, _) = chat(&native, "", &[msg("user", "hello there")], &greedy(6));
+    assert_eq!(out.text, again.text);
+    assert!(out.tokens_out <= 6);
+    // Bad token ids are a typed error, not a panic.
+    let e = native.logits(&[u32::MAX]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Model);
+    assert!(e.to_string().contains("outside the vocabulary"), "{e}");
+}

@@ -107,6 +107,9 @@ impl Composer for GeneratorComposer {
     }
 }
 
+/// Share of a generated reply's distinct terms that must appear in what the turn read.
+pub const MIN_SUPPORT: f32 = 0.8;
+
 /// Asks `generator` for the turn's reply and keeps it only if the output rails pass it;
 /// otherwise (error, panic, empty, stray facts) returns `grounded` with the reason in its
 /// decision.
@@ -146,6 +149,24 @@ pub(crate) fn compose_checked(generator: Arc<dyn Generator>, name: &str, timeout
     if !check.decisions.is_empty() {
         let rails: Vec<&str> = check.decisions.iter().map(|d| d.rail.as_str()).collect();
         return fallback(format!("reply failed {}", rails.join(", ")), grounded);
+    }
+    // Support: most of what the draft talks about must be in what the turn read (persona,
+    // passages, tool results, the conversation). Small models fluently invent hours, policies
+    // and services that no number-level rail can see.
+    let read: std::collections::HashSet<String> = {
+        let mut all = request.system.clone();
+        for m in &request.messages {
+            all.push(' ');
+            all.push_str(&m.content);
+        }
+        (input.terms_of)(&all).into_iter().collect()
+    };
+    let mut terms = (input.terms_of)(&draft.text);
+    terms.sort();
+    terms.dedup();
+    let found = terms.iter().filter(|t| read.contains(*t)).count();
+    if terms.len() >= 4 && (found as f32) < MIN_SUPPORT * terms.len() as f32 {
+        return fallback(format!("reply unsupported: {found} of its {} terms are in what the turn read", terms.len()), grounded);
     }
     let tokens_in = if draft.tokens_in > 0 { draft.tokens_in } else { crate::text::count_tokens(&request.system) + grounded.tokens_in };
     let tokens_out = if draft.tokens_out > 0 { draft.tokens_out } else { crate::text::count_tokens(&draft.text) };
