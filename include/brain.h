@@ -174,8 +174,8 @@ brain_status brain_tool_enable(const brain_engine *engine,
 
 /**
  * Uses a host generator to compose replies from now on (grounded by the turn's passages,
- * checked by the output rails, with the grounded composer as fallback). NULL `callback` goes
- * back to the grounded composer.
+ * checked by the output rails, with the grounded composer as fallback). NULL `callback` removes
+ * it.
  */
 brain_status brain_generator_set(const brain_engine *engine,
                                  brain_generator_cb callback,
@@ -203,6 +203,18 @@ brain_status brain_respond_stream(const brain_engine *engine,
 brain_status brain_engine_open(const char *data_dir,
                                const char *config_json,
                                brain_engine **out,
+                               brain_error **error);
+
+/**
+ * Loads local models into the engine, per `setup_json`:
+ * `{"chat_model": "default" | "/path/model.gguf", "embedder": "default" | "/path/minilm-dir",
+ *   "route": "auto" | "grounded" | "local" | "host", "threads": 2}` (every key optional;
+ * "default" means the models scripts/fetch-models.sh puts in models/, or $BRAIN_MODELS_DIR).
+ * The embedder's vectors are fused with BM25 retrieval; the chat model answers the turns the
+ * route sends it, under the output rails. Blocks while the models load and chunks are embedded.
+ */
+brain_status brain_models_load(const brain_engine *engine,
+                               const char *setup_json,
                                brain_error **error);
 
 /**

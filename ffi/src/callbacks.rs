@@ -136,15 +136,15 @@ impl brain::Generator for HostGenerator {
 }
 
 /// Uses a host generator to compose replies from now on (grounded by the turn's passages,
-/// checked by the output rails, with the grounded composer as fallback). NULL `callback` goes
-/// back to the grounded composer.
+/// checked by the output rails, with the grounded composer as fallback). NULL `callback` removes
+/// it.
 #[unsafe(no_mangle)]
 pub extern "C" fn brain_generator_set(engine: *const brain_engine, callback: brain_generator_cb, user_data: *mut c_void, error: *mut *mut crate::error::brain_error) -> brain_status {
     ffi_boundary!(error, {
         let e = engine_ref(engine)?;
         match callback {
             Some(cb) => e.set_generator(Arc::new(HostGenerator { cb, user_data: UserData(user_data) })),
-            None => e.set_composer(Arc::new(brain::GroundedComposer)),
+            None => e.clear_generator(),
         }
         Ok(())
     })

@@ -69,6 +69,34 @@ pub extern "C" fn brain_engine_open(
     })
 }
 
+/// Loads local models into the engine, per `setup_json`:
+/// `{"chat_model": "default" | "/path/model.gguf", "embedder": "default" | "/path/minilm-dir",
+///   "route": "auto" | "grounded" | "local" | "host", "threads": 2}` (every key optional;
+/// "default" means the models scripts/fetch-models.sh puts in models/, or $BRAIN_MODELS_DIR).
+/// The embedder's vectors are fused with BM25 retrieval; the chat model answers the turns the
+/// route sends it, under the output rails. Blocks while the models load and chunks are embedded.
+#[unsafe(no_mangle)]
+pub extern "C" fn brain_models_load(engine: *const brain_engine, setup_json: *const c_char, error: *mut *mut crate::error::brain_error) -> brain_status {
+    ffi_boundary!(error, {
+        let e = self::engine(engine)?;
+        let text = arg(setup_json, "setup_json")?;
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|err| Error::new(ErrorKind::BadRequest, format!("`setup_json` is not valid JSON: {err}")))?;
+        let obj = v.as_object().ok_or_else(|| Error::new(ErrorKind::BadRequest, "`setup_json` must be a JSON object"))?;
+        let mut setup = brain::models::ModelSetup::default();
+        for (k, val) in obj {
+            let text = || val.as_str().map(str::to_string).ok_or_else(|| Error::new(ErrorKind::BadRequest, format!("`{k}` must be a string")));
+            match k.as_str() {
+                "chat_model" => setup.chat_model = Some(text()?),
+                "embedder" => setup.embedder = Some(text()?),
+                "route" => setup.route = Some(text()?.parse()?),
+                "threads" => setup.threads = Some(val.as_u64().filter(|n| *n > 0).ok_or_else(|| Error::new(ErrorKind::BadRequest, "`threads` must be a positive integer"))? as usize),
+                other => return Err(Error::new(ErrorKind::BadRequest, format!("unknown key `{other}`; valid: chat_model, embedder, route, threads"))),
+            }
+        }
+        setup.apply(e, &mut |_| {})
+    })
+}
+
 /// Closes an engine. NULL is a no-op. No call may use `engine` during or after this.
 #[unsafe(no_mangle)]
 pub extern "C" fn brain_engine_free(engine: *mut brain_engine) {

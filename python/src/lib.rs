@@ -302,8 +302,20 @@ impl Engine {
     fn set_generator(&self, generator: Option<Py<PyAny>>) {
         match generator {
             Some(g) => self.inner.set_generator(Arc::new(PyGenerator { callable: g })),
-            None => self.inner.set_composer(Arc::new(brain::GroundedComposer)),
+            None => self.inner.clear_generator(),
         }
+    }
+
+    /// Loads local models in-process: `chat_model` (a Llama-family .gguf path, or "default" for
+    /// SmolLM2-135M from models/), `embedder` (a folder with model.safetensors, config.json and
+    /// tokenizer.json, or "default" for all-MiniLM-L6-v2; its vectors are fused with BM25),
+    /// `route` ("auto", "grounded", "local", "host") and `threads`. Runs without the GIL.
+    #[pyo3(signature = (*, chat_model=None, embedder=None, route=None, threads=None))]
+    fn load_models(&self, py: Python<'_>, chat_model: Option<String>, embedder: Option<String>, route: Option<String>, threads: Option<usize>) -> PyResult<()> {
+        let route = route.map(|r| r.parse::<brain::RouteMode>()).transpose().map_err(to_py)?;
+        let setup = brain::models::ModelSetup { chat_model, embedder, route, threads };
+        let engine = self.inner.clone();
+        py.detach(move || setup.apply(&engine, &mut |_| {})).map_err(to_py)
     }
 }
 

@@ -112,6 +112,24 @@ def test_a_host_generator_grounded_and_its_fallback(engine):
     engine.set_generator(None)
 
 
+def test_local_models_load_and_route(engine):
+    with pytest.raises(brain.BrainBadRequestError):
+        engine.load_models(route="sideways")
+    with pytest.raises(brain.BrainServerError) as e:
+        engine.load_models(chat_model="/nonexistent/model.gguf")
+    assert e.value.kind == "MODEL" and "/nonexistent/model.gguf" in str(e.value)
+    # The fetched defaults (scripts/fetch-models.sh): SmolLM2 answers routed turns, under the rails.
+    engine.load_models(chat_model="default", embedder="default", route="local", threads=1)
+    r = engine.respond("web", "lm", "Tell me about your shop.", tenant="acme")
+    assert r["ok"] and r["response"].strip()
+    assert r["metadata"]["route"] == "local_model"
+    t = engine.trace(r["request_id"])
+    assert t["route"] == "local_model" and t["dense_retrieval"] == "fused"
+    # Greetings stay with the grounded composer.
+    r = engine.respond("web", "lm2", "hello", tenant="acme")
+    assert "route" not in r["metadata"]
+
+
 def test_streaming_deltas(engine):
     s = engine.stream("acme", "web", "s", "What is your return policy?")
     deltas = list(s)

@@ -266,6 +266,27 @@ static void test_callbacks(void) {
   brain_string_free(out);
   CHECK(brain_generator_set(engine, NULL, NULL, NULL) == BRAIN_STATUS_OK);
 
+  /* Local models: a bad setup is a typed error; an image with no image-capable generator gets
+     the honest describe-it reply; the fetched MiniLM embedder loads and turns keep working. */
+  CHECK(brain_models_load(engine, "{\"route\":\"sideways\"}", &err) == BRAIN_STATUS_BAD_REQUEST);
+  CHECK(strstr(brain_error_message(err), "auto, grounded, local or host") != NULL);
+  brain_error_free(err);
+  err = NULL;
+  CHECK(brain_models_load(engine, "{\"chat_model\":\"/nonexistent/model.gguf\"}", &err) == BRAIN_STATUS_MODEL);
+  CHECK(strstr(brain_error_message(err), "/nonexistent/model.gguf") != NULL);
+  brain_error_free(err);
+  err = NULL;
+  CHECK(brain_models_load(engine, "[1]", &err) == BRAIN_STATUS_BAD_REQUEST);
+  brain_error_free(err);
+  err = NULL;
+  CHECK(brain_respond(engine, "acme", "{\"channel\":\"whatsapp\",\"channel_user_id\":\"img\",\"message_text\":\"this one?\",\"has_image\":true}", &out, &err) == BRAIN_STATUS_OK);
+  CHECK(strstr(out, "\"route\":\"describe_image\"") != NULL);
+  brain_string_free(out);
+  CHECK(brain_models_load(engine, "{\"embedder\":\"default\"}", &err) == BRAIN_STATUS_OK);
+  CHECK(brain_respond(engine, "acme", "{\"channel\":\"web\",\"channel_user_id\":\"v1\",\"message_text\":\"Can I get my money back?\"}", &out, &err) == BRAIN_STATUS_OK);
+  CHECK(strstr(out, "\"ok\":true") != NULL);
+  brain_string_free(out);
+
   /* Streaming: the deltas concatenate to the reply. */
   struct deltas d;
   memset(&d, 0, sizeof d);
