@@ -2,7 +2,7 @@
 //! heads over a per-session f32 cache, SwiGLU feed-forward, tied or separate output layer.
 
 use crate::pool::Pool;
-use crate::quant::{Q8Rows, QMatrix, axpy, dot_f32, have_avx2, matmul_rows};
+use crate::quant::{Q8Rows, QMatrix, attend, have_avx2, matmul_rows};
 
 /// One transformer block's weights.
 pub struct Layer {
@@ -222,21 +222,8 @@ impl Session {
                 for h in 0..d.heads {
                     let g = h / group;
                     let q = &s.q[t * dim + h * hd..t * dim + (h + 1) * hd];
-                    let mut max = f32::NEG_INFINITY;
-                    for (j, sc) in s.scores.iter_mut().enumerate() {
-                        *sc = dot_f32(q, &kc[j * kv_dim + g * hd..j * kv_dim + (g + 1) * hd], simd) * scale;
-                        max = max.max(*sc);
-                    }
-                    let mut sum = 0.0;
-                    for sc in s.scores.iter_mut() {
-                        *sc = (*sc - max).exp();
-                        sum += *sc;
-                    }
                     let out = &mut s.att[t * dim + h * hd..t * dim + (h + 1) * hd];
-                    out.fill(0.0);
-                    for (j, sc) in s.scores.iter().enumerate() {
-                        axpy(out, sc / sum, &vc[j * kv_dim + g * hd..j * kv_dim + (g + 1) * hd], simd);
-                    }
+                    attend(q, &kc[g * hd..], &vc[g * hd..], kv_dim, upto, scale, &mut s.scores, out, simd);
                 }
             }
             s.qa.quantize(&s.att, dim);

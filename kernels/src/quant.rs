@@ -48,24 +48,37 @@ impl Q8Rows {
     }
 }
 
-/// Weight block layout.
+/// Weight block layout: GGUF's own bytes, so the file's blocks are used as they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// 20 bytes: `d` f16, `m` f16, 16 bytes of nibbles.
     Q4_1,
+    /// 34 bytes: `d` f16, 32 × i8.
     Q8_0,
 }
 
-/// A quantized weight matrix `rows × cols` (a linear layer's `out × in`).
+impl Format {
+    /// Bytes per 32-value block.
+    pub fn block_bytes(self) -> usize {
+        match self {
+            Format::Q4_1 => 20,
+            Format::Q8_0 => 34,
+        }
+    }
+}
+
+/// A quantized weight matrix `rows × cols` (a linear layer's `out × in`), as GGUF blocks.
 pub struct QMatrix {
     pub rows: usize,
     pub cols: usize,
     pub format: Format,
-    /// Per block scale, `rows × cols/32`.
-    pub d: Vec<f32>,
-    /// Per block offset (Q4_1 only).
-    pub m: Vec<f32>,
-    /// Q4_1: 16 bytes per block; Q8_0: 32 bytes (i8) per block.
-    pub qs: Vec<u8>,
+    /// `rows × cols/32` blocks of [`Format::block_bytes`] each.
+    pub blocks: Vec<u8>,
+}
+
+#[inline]
+fn half_at(b: &[u8], at: usize) -> f32 {
+    f16_to_f32(u16::from_le_bytes([b[at], b[at + 1]]))
 }
 
 impl QMatrix {
@@ -73,31 +86,30 @@ impl QMatrix {
         self.cols / QK
     }
 
-    fn block_bytes(&self) -> usize {
-        match self.format {
-            Format::Q4_1 => QK / 2,
-            Format::Q8_0 => QK,
-        }
+    /// Checks the byte count against the shape.
+    pub fn new(rows: usize, cols: usize, format: Format, blocks: Vec<u8>) -> Option<QMatrix> {
+        (cols % QK == 0 && blocks.len() == rows * cols / QK * format.block_bytes()).then_some(QMatrix { rows, cols, format, blocks })
     }
 
     /// Row `r` as f32 (embedding lookup).
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
         let nb = self.blocks_per_row();
-        let bb = self.block_bytes();
+        let bb = self.format.block_bytes();
         for b in 0..nb {
-            let i = r * nb + b;
-            let qs = &self.qs[i * bb..(i + 1) * bb];
+            let blk = &self.blocks[(r * nb + b) * bb..(r * nb + b + 1) * bb];
             let o = &mut out[b * QK..(b + 1) * QK];
             match self.format {
                 Format::Q4_1 => {
+                    let (d, m) = (half_at(blk, 0), half_at(blk, 2));
                     for j in 0..QK / 2 {
-                        o[j] = self.d[i] * (qs[j] & 0x0f) as f32 + self.m[i];
-                        o[j + QK / 2] = self.d[i] * (qs[j] >> 4) as f32 + self.m[i];
+                        o[j] = d * (blk[4 + j] & 0x0f) as f32 + m;
+                        o[j + QK / 2] = d * (blk[4 + j] >> 4) as f32 + m;
                     }
                 }
                 Format::Q8_0 => {
+                    let d = half_at(blk, 0);
                     for j in 0..QK {
-                        o[j] = self.d[i] * (qs[j] as i8) as f32;
+                        o[j] = d * (blk[2 + j] as i8) as f32;
                     }
                 }
             }
@@ -105,13 +117,16 @@ impl QMatrix {
     }
 }
 
-/// Whether the AVX2 + FMA kernels can run here.
+/// Whether the AVX2 + FMA + F16C kernels can run here (`BRAIN_NO_SIMD` forces the portable ones).
 pub fn have_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static HAVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         *HAVE.get_or_init(|| {
-            std::env::var_os("BRAIN_NO_SIMD").is_none() && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+            std::env::var_os("BRAIN_NO_SIMD").is_none()
+                && is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
         })
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -124,67 +139,69 @@ pub fn have_avx2() -> bool {
 pub fn matmul_rows(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usize>, out: &mut [f32], simd: bool) {
     let t_all = a.rows();
     let n = w.rows;
+    assert!(out.len() >= t_all * n && rows.end <= n && a.cols == w.cols, "matmul shapes");
     let mut t = 0;
     while t < t_all {
         let take = (t_all - t).min(4);
-        for r in rows.clone() {
-            let mut acc = [0f32; 4];
-            match take {
-                4 => dot::<4>(w, r, a, t, simd, &mut acc),
-                3 => dot::<3>(w, r, a, t, simd, &mut acc),
-                2 => dot::<2>(w, r, a, t, simd, &mut acc),
-                _ => dot::<1>(w, r, a, t, simd, &mut acc),
-            }
-            for (k, v) in acc.iter().take(take).enumerate() {
-                out[(t + k) * n + r] = *v;
-            }
+        match take {
+            4 => rows_block::<4>(w, a, rows.clone(), t, out, simd),
+            3 => rows_block::<3>(w, a, rows.clone(), t, out, simd),
+            2 => rows_block::<2>(w, a, rows.clone(), t, out, simd),
+            _ => rows_block::<1>(w, a, rows.clone(), t, out, simd),
         }
         t += take;
     }
 }
 
-#[inline]
-fn dot<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, simd: bool, out: &mut [f32; 4]) {
+/// Activation rows `t0..t0+R` against weight rows `rows`.
+fn rows_block<const R: usize>(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usize>, t0: usize, out: &mut [f32], simd: bool) {
     #[cfg(target_arch = "x86_64")]
     if simd {
-        // SAFETY: `simd` is only true when have_avx2() said AVX2 and FMA are present.
+        // SAFETY: `simd` is only true when have_avx2() found AVX2, FMA and F16C; shapes were
+        // checked by matmul_rows.
         unsafe {
             match w.format {
-                Format::Q4_1 => avx2::dot_q4_1::<R>(w, r, a, t0, out),
-                Format::Q8_0 => avx2::dot_q8_0::<R>(w, r, a, t0, out),
+                Format::Q4_1 => avx2::rows_q4_1::<R>(w, a, rows, t0, out),
+                Format::Q8_0 => avx2::rows_q8_0::<R>(w, a, rows, t0, out),
             }
         }
         return;
     }
     let _ = simd;
-    scalar_dot::<R>(w, r, a, t0, out)
+    let n = w.rows;
+    for r in rows {
+        let mut acc = [0f32; 4];
+        scalar_dot::<R>(w, r, a, t0, &mut acc);
+        for (k, v) in acc.iter().take(R).enumerate() {
+            out[(t0 + k) * n + r] = *v;
+        }
+    }
 }
 
 fn scalar_dot<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out: &mut [f32; 4]) {
     let nb = w.blocks_per_row();
+    let bb = w.format.block_bytes();
     for k in 0..R {
         let t = t0 + k;
         let mut sum = 0f32;
         for b in 0..nb {
-            let wi = r * nb + b;
+            let blk = &w.blocks[(r * nb + b) * bb..(r * nb + b + 1) * bb];
             let ai = t * nb + b;
             let aq = &a.qs[ai * QK..(ai + 1) * QK];
             match w.format {
                 Format::Q4_1 => {
-                    let qs = &w.qs[wi * 16..wi * 16 + 16];
                     let mut s = 0i32;
                     for j in 0..16 {
-                        s += (qs[j] & 0x0f) as i32 * aq[j] as i32 + (qs[j] >> 4) as i32 * aq[j + 16] as i32;
+                        s += (blk[4 + j] & 0x0f) as i32 * aq[j] as i32 + (blk[4 + j] >> 4) as i32 * aq[j + 16] as i32;
                     }
-                    sum += w.d[wi] * a.d[ai] * s as f32 + w.m[wi] * a.s[ai];
+                    sum += half_at(blk, 0) * a.d[ai] * s as f32 + half_at(blk, 2) * a.s[ai];
                 }
                 Format::Q8_0 => {
-                    let qs = &w.qs[wi * 32..wi * 32 + 32];
                     let mut s = 0i32;
                     for j in 0..32 {
-                        s += (qs[j] as i8) as i32 * aq[j] as i32;
+                        s += (blk[2 + j] as i8) as i32 * aq[j] as i32;
                     }
-                    sum += w.d[wi] * a.d[ai] * s as f32;
+                    sum += half_at(blk, 0) * a.d[ai] * s as f32;
                 }
             }
         }
@@ -207,25 +224,61 @@ mod avx2 {
         _mm_cvtss_f32(s)
     }
 
+    /// Two f16 at `p` (d, m) as f32.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn halves(p: *const u8) -> (f32, f32) {
+        // SAFETY: the caller points at a block header of at least 4 bytes.
+        let v = unsafe { _mm_cvtph_ps(_mm_cvtsi32_si128(std::ptr::read_unaligned(p as *const i32))) };
+        (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_shuffle_ps(v, v, 1)))
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn rows_q4_1<const R: usize>(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usize>, t0: usize, out: &mut [f32]) {
+        let n = w.rows;
+        let mut acc = [0f32; 4];
+        for r in rows {
+            // SAFETY: as the caller's.
+            unsafe { dot_q4_1::<R>(w, r, a, t0, &mut acc) };
+            for k in 0..R {
+                out[(t0 + k) * n + r] = acc[k];
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn rows_q8_0<const R: usize>(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usize>, t0: usize, out: &mut [f32]) {
+        let n = w.rows;
+        let mut acc = [0f32; 4];
+        for r in rows {
+            // SAFETY: as the caller's.
+            unsafe { dot_q8_0::<R>(w, r, a, t0, &mut acc) };
+            for k in 0..R {
+                out[(t0 + k) * n + r] = acc[k];
+            }
+        }
+    }
+
     /// Q4_1 weights row `r` against `R` activation rows from `t0`.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn dot_q4_1<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out: &mut [f32; 4]) {
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_q4_1<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out: &mut [f32; 4]) {
         let nb = w.blocks_per_row();
         let mask = _mm_set1_epi8(0x0f);
         let ones = _mm256_set1_epi16(1);
         let mut acc = [_mm256_setzero_ps(); R];
         let mut offs = [0f32; R];
-        let wq = w.qs.as_ptr();
+        // SAFETY: row r's blocks lie inside `blocks` (checked by QMatrix::new).
+        let row = unsafe { w.blocks.as_ptr().add(r * nb * 20) };
         let aq = a.qs.as_ptr();
         for b in 0..nb {
-            let wi = r * nb + b;
-            // SAFETY: block wi lies inside qs (rows × nb × 16 bytes).
-            let raw = unsafe { _mm_loadu_si128(wq.add(wi * 16) as *const __m128i) };
+            // SAFETY: block b of the row.
+            let blk = unsafe { row.add(b * 20) };
+            let (wd, wm) = unsafe { halves(blk) };
+            let raw = unsafe { _mm_loadu_si128(blk.add(4) as *const __m128i) };
             let lo = _mm_and_si128(raw, mask);
             let hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
             let wv = _mm256_set_m128i(hi, lo);
-            let wd = w.d[wi];
-            let wm = w.m[wi];
             for k in 0..R {
                 let ai = (t0 + k) * nb + b;
                 // SAFETY: block ai lies inside the activation rows.
@@ -241,19 +294,21 @@ mod avx2 {
     }
 
     /// Q8_0 weights row `r` against `R` activation rows from `t0`.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn dot_q8_0<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out: &mut [f32; 4]) {
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_q8_0<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out: &mut [f32; 4]) {
         let nb = w.blocks_per_row();
         let ones = _mm256_set1_epi16(1);
         let mut acc = [_mm256_setzero_ps(); R];
-        let wq = w.qs.as_ptr();
+        // SAFETY: row r's blocks lie inside `blocks` (checked by QMatrix::new).
+        let row = unsafe { w.blocks.as_ptr().add(r * nb * 34) };
         let aq = a.qs.as_ptr();
         for b in 0..nb {
-            let wi = r * nb + b;
-            // SAFETY: block wi lies inside qs (rows × nb × 32 bytes).
-            let wv = unsafe { _mm256_loadu_si256(wq.add(wi * QK) as *const __m256i) };
+            // SAFETY: block b of the row (34 bytes: 2 of scale, 32 of values).
+            let blk = unsafe { row.add(b * 34) };
+            let (wd, _) = unsafe { halves(blk) };
+            let wv = unsafe { _mm256_loadu_si256(blk.add(2) as *const __m256i) };
             let wabs = _mm256_sign_epi8(wv, wv);
-            let wd = w.d[wi];
             for k in 0..R {
                 let ai = (t0 + k) * nb + b;
                 // SAFETY: block ai lies inside the activation rows.
@@ -264,6 +319,40 @@ mod avx2 {
         }
         for k in 0..R {
             out[k] = hsum(acc[k]);
+        }
+    }
+
+    /// One head's causal attention: scores against `n` cached keys, softmax, weighted values.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn attend(q: &[f32], keys: &[f32], values: &[f32], stride: usize, n: usize, scale: f32, scores: &mut [f32], out: &mut [f32]) {
+        let hd = q.len();
+        let mut max = f32::NEG_INFINITY;
+        for j in 0..n {
+            let k = &keys[j * stride..j * stride + hd];
+            let mut acc = [0f32; 8];
+            for (x, y) in q.chunks_exact(8).zip(k.chunks_exact(8)) {
+                for i in 0..8 {
+                    acc[i] = x[i].mul_add(y[i], acc[i]);
+                }
+            }
+            let sc = acc.iter().sum::<f32>() * scale;
+            scores[j] = sc;
+            max = max.max(sc);
+        }
+        let mut sum = 0.0;
+        for sc in scores[..n].iter_mut() {
+            *sc = (*sc - max).exp();
+            sum += *sc;
+        }
+        let inv = 1.0 / sum;
+        out.fill(0.0);
+        for j in 0..n {
+            let p = scores[j] * inv;
+            let v = &values[j * stride..j * stride + hd];
+            for (o, x) in out.iter_mut().zip(v) {
+                *o = x.mul_add(p, *o);
+            }
         }
     }
 
@@ -313,6 +402,34 @@ pub fn dot_f32(a: &[f32], b: &[f32], simd: bool) -> f32 {
     s
 }
 
+/// One head's causal attention over `n` cached positions: `keys`/`values` rows of `stride`
+/// floats start at this head's offset; `q.len()` is the head size.
+#[allow(clippy::too_many_arguments)]
+pub fn attend(q: &[f32], keys: &[f32], values: &[f32], stride: usize, n: usize, scale: f32, scores: &mut [f32], out: &mut [f32], simd: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if simd && q.len() % 8 == 0 {
+        // SAFETY: see `rows_block`.
+        return unsafe { avx2::attend(q, keys, values, stride, n, scale, scores, out) };
+    }
+    let _ = simd;
+    let hd = q.len();
+    let mut max = f32::NEG_INFINITY;
+    for j in 0..n {
+        let sc = dot_f32(q, &keys[j * stride..j * stride + hd], false) * scale;
+        scores[j] = sc;
+        max = max.max(sc);
+    }
+    let mut sum = 0.0;
+    for sc in scores[..n].iter_mut() {
+        *sc = (*sc - max).exp();
+        sum += *sc;
+    }
+    out.fill(0.0);
+    for j in 0..n {
+        axpy(out, scores[j] / sum, &values[j * stride..j * stride + hd], false);
+    }
+}
+
 /// `y += alpha · x`.
 pub fn axpy(y: &mut [f32], alpha: f32, x: &[f32], simd: bool) {
     #[cfg(target_arch = "x86_64")]
@@ -324,6 +441,41 @@ pub fn axpy(y: &mut [f32], alpha: f32, x: &[f32], simd: bool) {
     for (a, b) in y.iter_mut().zip(x) {
         *a += alpha * b;
     }
+}
+
+/// f32 to IEEE half, rounding to nearest even (scales of requantized blocks).
+pub fn f32_to_f16(x: f32) -> u16 {
+    let bits = x.to_bits();
+    let sign = ((bits >> 16) & 0x8000) as u16;
+    let exp = ((bits >> 23) & 0xff) as i32;
+    let man = bits & 0x7f_ffff;
+    if exp == 0xff {
+        return sign | 0x7c00 | if man != 0 { 0x200 } else { 0 };
+    }
+    let e = exp - 127 + 15;
+    if e >= 0x1f {
+        return sign | 0x7c00;
+    }
+    if e <= 0 {
+        if e < -10 {
+            return sign;
+        }
+        let man = man | 0x80_0000;
+        let shift = (14 - e) as u32;
+        let half = 1u32 << (shift - 1);
+        let rest = man & ((1 << shift) - 1);
+        let mut v = man >> shift;
+        if rest > half || (rest == half && v & 1 == 1) {
+            v += 1;
+        }
+        return sign | v as u16;
+    }
+    let mut v = ((e as u32) << 10) | (man >> 13);
+    let rest = man & 0x1fff;
+    if rest > 0x1000 || (rest == 0x1000 && v & 1 == 1) {
+        v += 1;
+    }
+    sign | v as u16
 }
 
 /// IEEE half to f32.
@@ -361,16 +513,18 @@ mod tests {
     }
 
     fn matrix(format: Format, rows: usize, cols: usize, seed: &mut u64) -> QMatrix {
-        let nb = cols / QK;
-        let bb = if format == Format::Q4_1 { 16 } else { 32 };
-        QMatrix {
-            rows,
-            cols,
-            format,
-            d: (0..rows * nb).map(|_| rng(seed).abs() * 0.1 + 0.01).collect(),
-            m: (0..rows * nb).map(|_| rng(seed) * 0.2).collect(),
-            qs: (0..rows * nb * bb).map(|_| if format == Format::Q8_0 { ((rng(seed) * 127.0) as i8) as u8 } else { (rng(seed).abs() * 255.0) as u8 }).collect(),
+        let mut blocks = Vec::new();
+        for _ in 0..rows * cols / QK {
+            blocks.extend(f32_to_f16(rng(seed).abs() * 0.1 + 0.01).to_le_bytes());
+            match format {
+                Format::Q4_1 => {
+                    blocks.extend(f32_to_f16(rng(seed) * 0.2).to_le_bytes());
+                    blocks.extend((0..16).map(|_| (rng(seed).abs() * 255.0) as u8));
+                }
+                Format::Q8_0 => blocks.extend((0..32).map(|_| ((rng(seed) * 127.0) as i8) as u8)),
+            }
         }
+        QMatrix::new(rows, cols, format, blocks).unwrap()
     }
 
     #[test]
@@ -413,11 +567,37 @@ mod tests {
     }
 
     #[test]
+    fn attention_simd_matches_the_portable_version() {
+        let mut seed = 7u64;
+        let (hd, stride, n) = (64, 192, 37);
+        let q: Vec<f32> = (0..hd).map(|_| rng(&mut seed)).collect();
+        let keys: Vec<f32> = (0..n * stride).map(|_| rng(&mut seed)).collect();
+        let values: Vec<f32> = (0..n * stride).map(|_| rng(&mut seed)).collect();
+        let (mut s1, mut s2) = (vec![0f32; n], vec![0f32; n]);
+        let (mut o1, mut o2) = (vec![0f32; hd], vec![0f32; hd]);
+        attend(&q, &keys[64..], &values[64..], stride, n, 0.125, &mut s1, &mut o1, false);
+        attend(&q, &keys[64..], &values[64..], stride, n, 0.125, &mut s2, &mut o2, have_avx2());
+        // The probabilities sum to one and the outputs agree.
+        let total: f32 = s1.iter().sum::<f32>();
+        assert!(total > 0.0);
+        for (a, b) in o1.iter().zip(&o2) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+        // A single position attends to itself only.
+        attend(&q, &keys, &values, stride, 1, 0.125, &mut s1, &mut o1, have_avx2());
+        assert_eq!(&o1[..], &values[..hd]);
+    }
+
+    #[test]
     fn half_floats_convert_exactly() {
         for (h, f) in [(0x3c00u16, 1.0f32), (0xc000, -2.0), (0x0000, 0.0), (0x7bff, 65504.0), (0x0001, 5.960_464_5e-8), (0x3555, 0.333_251_95)] {
             assert_eq!(f16_to_f32(h), f, "{h:#x}");
         }
         assert!(f16_to_f32(0x7c00).is_infinite());
+        for h in (0u16..0x7c00).step_by(7) {
+            assert_eq!(f32_to_f16(f16_to_f32(h)), h, "{h:#x}");
+        }
+        assert_eq!(f32_to_f16(1.0 + 1.0 / 4096.0), 0x3c00, "ties to even");
         assert!(f16_to_f32(0x7e00).is_nan());
     }
 }

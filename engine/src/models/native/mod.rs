@@ -33,18 +33,17 @@ fn f32_tensor(ct: &gguf_file::Content, r: &mut (impl Read + Seek), name: &str) -
     t.map_err(|e| model_err(format!("cannot read tensor {name}: {e}")))
 }
 
-/// Quantizes f32 rows to Q8_0 (for tensor types without a native kernel).
-fn q8_0_from_f32(x: &[f32], rows: usize, cols: usize) -> QMatrix {
-    let mut d = Vec::with_capacity(rows * cols / QK);
-    let mut qs = Vec::with_capacity(rows * cols);
+/// Quantizes f32 rows to Q8_0 blocks (for tensor types without a native kernel).
+fn q8_0_from_f32(x: &[f32], rows: usize, cols: usize) -> Option<QMatrix> {
+    let mut blocks = Vec::with_capacity(rows * cols / QK * 34);
     for block in x.chunks_exact(QK) {
         let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let s = amax / 127.0;
-        let id = if s > 0.0 { 1.0 / s } else { 0.0 };
-        d.push(s);
-        qs.extend(block.iter().map(|v| ((v * id).round().clamp(-127.0, 127.0) as i8) as u8));
+        let d = quant::f16_to_f32(quant::f32_to_f16(amax / 127.0));
+        let id = if d > 0.0 { 1.0 / d } else { 0.0 };
+        blocks.extend(quant::f32_to_f16(d).to_le_bytes());
+        blocks.extend(block.iter().map(|v| ((v * id).round().clamp(-127.0, 127.0) as i8) as u8));
     }
-    QMatrix { rows, cols, format: Format::Q8_0, d, m: Vec::new(), qs }
+    QMatrix::new(rows, cols, Format::Q8_0, blocks)
 }
 
 fn matrix(ct: &gguf_file::Content, r: &mut (impl Read + Seek), name: &str, rows: usize, cols: usize) -> Result<QMatrix> {
@@ -52,39 +51,25 @@ fn matrix(ct: &gguf_file::Content, r: &mut (impl Read + Seek), name: &str, rows:
     if dims.iter().product::<usize>() != rows * cols || cols % QK != 0 {
         return Err(model_err(format!("tensor {name} has shape {dims:?}, expected {rows}×{cols}")));
     }
-    let nb = rows * cols / QK;
-    let half = |b: &[u8]| quant::f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
-    Ok(match dtype {
-        GgmlDType::Q4_1 if data.len() == nb * 20 => {
-            let (mut d, mut m, mut qs) = (Vec::with_capacity(nb), Vec::with_capacity(nb), Vec::with_capacity(nb * 16));
-            for b in data.chunks_exact(20) {
-                d.push(half(&b[0..2]));
-                m.push(half(&b[2..4]));
-                qs.extend_from_slice(&b[4..20]);
-            }
-            QMatrix { rows, cols, format: Format::Q4_1, d, m, qs }
-        }
+    let len = data.len();
+    let m = match dtype {
+        // GGUF's own block bytes, used as they are.
+        GgmlDType::Q4_1 => QMatrix::new(rows, cols, Format::Q4_1, data),
+        GgmlDType::Q8_0 => QMatrix::new(rows, cols, Format::Q8_0, data),
         // Q4_0 is Q4_1 with the offset fixed at -8·d: the same values, exactly.
-        GgmlDType::Q4_0 if data.len() == nb * 18 => {
-            let (mut d, mut m, mut qs) = (Vec::with_capacity(nb), Vec::with_capacity(nb), Vec::with_capacity(nb * 16));
+        GgmlDType::Q4_0 => {
+            let mut blocks = Vec::with_capacity(data.len() / 18 * 20);
             for b in data.chunks_exact(18) {
-                let s = half(&b[0..2]);
-                d.push(s);
-                m.push(-8.0 * s);
-                qs.extend_from_slice(&b[2..18]);
+                let d = quant::f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+                blocks.extend_from_slice(&b[0..2]);
+                blocks.extend(quant::f32_to_f16(-8.0 * d).to_le_bytes());
+                blocks.extend_from_slice(&b[2..18]);
             }
-            QMatrix { rows, cols, format: Format::Q4_1, d, m, qs }
-        }
-        GgmlDType::Q8_0 if data.len() == nb * 34 => {
-            let (mut d, mut qs) = (Vec::with_capacity(nb), Vec::with_capacity(nb * 32));
-            for b in data.chunks_exact(34) {
-                d.push(half(&b[0..2]));
-                qs.extend_from_slice(&b[2..34]);
-            }
-            QMatrix { rows, cols, format: Format::Q8_0, d, m: Vec::new(), qs }
+            QMatrix::new(rows, cols, Format::Q4_1, blocks)
         }
         _ => q8_0_from_f32(&f32_tensor(ct, r, name)?, rows, cols),
-    })
+    };
+    m.ok_or_else(|| model_err(format!("tensor {name}: {len} bytes of {dtype:?} do not fill {rows}×{cols}")))
 }
 
 /// Loads the weights a Llama GGUF file holds. `progress(done, total)` counts tensors.
