@@ -96,6 +96,14 @@ bench:
 	$(CARGO) bench -p brain --bench turn
 	$(CARGO) bench -p brain --bench guardrails
 
+# Local models against llama.cpp and ONNX Runtime, side by side (builds llama.cpp once, ~16 min).
+bench-models: models
+	bash bench/models/run.sh
+
+# Where local models help, measured on the labelled sets (minutes; not in CI).
+eval-models: models
+	$(CARGO) run --release -p brain --example eval_models
+
 # Fuzz the webhook parsers with cargo fuzz (libFuzzer), FUZZ_SECONDS per target (not run in CI).
 FUZZ_SECONDS ?= 60
 $(TOOLS)/bin/cargo-fuzz:

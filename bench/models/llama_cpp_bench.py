@@ -90,6 +90,7 @@ def warn_if_busy():
     load1 = os.getloadavg()[0]
     if load1 > 0.5:
         log(f"WARNING: 1-min load average is {load1:.2f}; other processes will skew the numbers")
+    return load1
 
 
 def peak_rss_mb():
@@ -124,7 +125,7 @@ def main():
     import numpy as np
     import llama_cpp
 
-    warn_if_busy()
+    load1 = warn_if_busy()
 
     t0 = time.perf_counter()
     llm = llama_cpp.Llama(model_path=args.model, n_ctx=N_CTX, n_batch=N_BATCH,
@@ -196,6 +197,7 @@ def main():
         "gen_tok_s": round(med("gen_tok_s"), 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "load_ms": round(load_ms, 1),
+        "load_avg_1m": round(load1, 2),  # at start; > ~0.5 means the numbers are contended
         "version": llama_cpp.__version__,
     }), flush=True)
 

@@ -122,6 +122,7 @@ def warn_if_busy():
     load1 = os.getloadavg()[0]
     if load1 > 0.5:
         log(f"WARNING: 1-min load average is {load1:.2f}; other processes will skew the numbers")
+    return load1
 
 
 def peak_rss_mb():
@@ -155,7 +156,7 @@ def main():
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
-    warn_if_busy()
+    load1 = warn_if_busy()
     model_path = args.model or model_file()
     tok = Tokenizer.from_file(args.tokenizer)
     # tokenizer.json pads to a fixed 128; the benchmark pads to the longest sentence in each batch.
@@ -218,6 +219,7 @@ def main():
         "sentences_per_s": round(statistics.median(rates), 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "load_ms": round(load_ms, 1),
+        "load_avg_1m": round(load1, 2),  # at start; > ~0.5 means the numbers are contended
         "version": ort.__version__,
     }), flush=True)
 
