@@ -521,7 +521,18 @@ fn demo(dir: &std::path::Path) -> brain::Result<()> {
         engine.create_tenant("demo", "Partython demo", Plan::Starter)?;
     }
     let r = engine.marketplace_apply("demo", "party_supplies")?;
-    println!("data directory {} · tenant demo · vertical {} v{} ({})\n", dir.display(), r.key, r.version, r.status);
+    // The scripted customer types 12 messages in well under 10 seconds; a person would not, and
+    // the flood rail (8 per 10 s by default) would rightly stop them.
+    let mut persona = engine.persona("demo")?;
+    let mut rails = persona.guardrails.clone().unwrap_or_default();
+    let mut flood = toml::Table::new();
+    flood.insert("max_messages".into(), toml::Value::Integer(30));
+    flood.insert("window_seconds".into(), toml::Value::Integer(10));
+    rails.insert("flood".into(), toml::Value::Table(flood));
+    persona.guardrails = Some(rails);
+    engine.set_persona("demo", &persona)?;
+    println!("data directory {} · tenant demo · vertical {} v{} ({})", dir.display(), r.key, r.version, r.status);
+    println!("(the flood rail allows this scripted customer 30 messages per 10 s; the default is 8)\n");
     let user = format!("demo-{}", brain::new_request_id());
     let script = [
         "Hi!",
