@@ -159,12 +159,7 @@ fn rows_block<const R: usize>(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usi
     if simd {
         // SAFETY: `simd` is only true when have_avx2() found AVX2, FMA and F16C; shapes were
         // checked by matmul_rows.
-        unsafe {
-            match w.format {
-                Format::Q4_1 => avx2::rows_q4_1::<R>(w, a, rows, t0, out),
-                Format::Q8_0 => avx2::rows_q8_0::<R>(w, a, rows, t0, out),
-            }
-        }
+        unsafe { avx2::rows::<R>(w, a, rows, t0, out) };
         return;
     }
     let _ = simd;
@@ -211,7 +206,7 @@ fn scalar_dot<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out:
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{Q8Rows, QK, QMatrix};
+    use super::{Format, Q8Rows, QK, QMatrix};
     use std::arch::x86_64::*;
 
     #[inline]
@@ -233,26 +228,19 @@ mod avx2 {
         (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_shuffle_ps(v, v, 1)))
     }
 
+    /// Weight rows `rows` against activation rows `t0..t0+R`.
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub(super) unsafe fn rows_q4_1<const R: usize>(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usize>, t0: usize, out: &mut [f32]) {
+    pub(super) unsafe fn rows<const R: usize>(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usize>, t0: usize, out: &mut [f32]) {
         let n = w.rows;
         let mut acc = [0f32; 4];
         for r in rows {
             // SAFETY: as the caller's.
-            unsafe { dot_q4_1::<R>(w, r, a, t0, &mut acc) };
-            for k in 0..R {
-                out[(t0 + k) * n + r] = acc[k];
+            unsafe {
+                match w.format {
+                    Format::Q4_1 => dot_q4_1::<R>(w, r, a, t0, &mut acc),
+                    Format::Q8_0 => dot_q8_0::<R>(w, r, a, t0, &mut acc),
+                }
             }
-        }
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub(super) unsafe fn rows_q8_0<const R: usize>(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usize>, t0: usize, out: &mut [f32]) {
-        let n = w.rows;
-        let mut acc = [0f32; 4];
-        for r in rows {
-            // SAFETY: as the caller's.
-            unsafe { dot_q8_0::<R>(w, r, a, t0, &mut acc) };
             for k in 0..R {
                 out[(t0 + k) * n + r] = acc[k];
             }
