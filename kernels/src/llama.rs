@@ -82,7 +82,8 @@ impl Model {
         let simd = self.simd;
         let n = w.rows;
         let work = a.rows() * n * w.cols;
-        let parts = if work < 64 * 1024 { 1 } else { self.pool.threads() };
+        // More parts than threads: a worker the OS preempts mid-part holds the caller up for less.
+        let parts = if work < 64 * 1024 { 1 } else { (self.pool.threads() * 4).min(n / 16).max(1) };
         if parts == 1 {
             matmul_rows(w, a, 0..n, out, simd);
             return;

@@ -3,8 +3,10 @@
 //! Decoding one token runs ~200 products of a few hundred microseconds each, so a job must reach
 //! the workers in microseconds: workers spin briefly on a generation counter, then sleep on a
 //! condvar (so an idle engine costs nothing, and a busy neighbour on a shared core is not starved
-//! for long). A pool busy with another session's product makes the caller run its parts inline
-//! rather than wait.
+//! for long). Parts are claimed, not assigned: the caller claims parts too, so a worker that the OS
+//! has not scheduled (another process on the core) costs nothing — the caller does its part — and
+//! a shared 2-core machine degrades to one-thread speed instead of collapsing. A pool busy with
+//! another session's product makes the caller run its parts inline rather than wait.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -24,7 +26,10 @@ unsafe impl Send for Job {}
 
 struct Shared {
     generation: AtomicU64,
-    pending: AtomicUsize,
+    /// The job's generation (high 32 bits) and its next unclaimed part (low 32 bits).
+    claim: AtomicU64,
+    /// Parts of the current job finished.
+    done: AtomicUsize,
     stop: AtomicBool,
     job: Mutex<Option<Job>>,
     sleep: Mutex<()>,
@@ -43,7 +48,8 @@ impl Pool {
     pub fn new(threads: usize) -> Pool {
         let shared = Arc::new(Shared {
             generation: AtomicU64::new(0),
-            pending: AtomicUsize::new(0),
+            claim: AtomicU64::new(0),
+            done: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             job: Mutex::new(None),
             sleep: Mutex::new(()),
@@ -66,11 +72,11 @@ impl Pool {
         self.workers.len() + 1
     }
 
-    /// Runs `f(0..parts)`, part 0 on the calling thread, and returns when all are done.
+    /// Runs `f(i)` for every `i` in `0..parts` (any number of parts; the calling thread and the
+    /// workers claim them) and returns when all are done.
     pub fn run(&self, parts: usize, f: &(dyn Fn(usize) + Sync)) {
-        let parts = parts.min(self.threads());
         let inline = || (0..parts).for_each(f);
-        if parts <= 1 {
+        if parts <= 1 || self.workers.is_empty() {
             return inline();
         }
         let Ok(_busy) = self.busy.try_lock() else { return inline() };
@@ -79,21 +85,38 @@ impl Pool {
         if let Ok(mut j) = self.shared.job.lock() {
             *j = Some(Job { f: f_static, parts });
         }
-        self.shared.pending.store(self.workers.len(), Ordering::Release);
+        let generation = self.shared.generation.load(Ordering::Acquire) + 1;
+        self.shared.done.store(0, Ordering::Release);
+        self.shared.claim.store(generation << 32, Ordering::Release);
         {
             let _g = self.shared.sleep.lock();
-            self.shared.generation.fetch_add(1, Ordering::AcqRel);
+            self.shared.generation.store(generation, Ordering::Release);
             self.shared.wake.notify_all();
         }
-        f(0);
+        run_parts(&self.shared, generation, parts, f);
         let mut spins = 0u32;
-        while self.shared.pending.load(Ordering::Acquire) != 0 {
+        while self.shared.done.load(Ordering::Acquire) < parts {
             spins += 1;
             if spins < SPINS {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
             }
+        }
+    }
+}
+
+/// Claims and runs parts of job `generation` until none is left.
+fn run_parts(shared: &Shared, generation: u64, parts: usize, f: &(dyn Fn(usize) + Sync)) {
+    loop {
+        let cur = shared.claim.load(Ordering::Acquire);
+        let (g, next) = (cur >> 32, (cur & 0xffff_ffff) as usize);
+        if g != (generation & 0xffff_ffff) || next >= parts {
+            return;
+        }
+        if shared.claim.compare_exchange_weak(cur, cur + 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(next)));
+            shared.done.fetch_add(1, Ordering::AcqRel);
         }
     }
 }
@@ -132,14 +155,13 @@ fn worker(shared: &Shared, idx: usize) {
             }
         }
         let job = shared.job.lock().ok().and_then(|j| *j);
-        if let Some(job) = job
-            && idx < job.parts
-        {
-            // SAFETY: `run` keeps the closure alive until `pending` reaches zero.
+        if let Some(job) = job {
+            // SAFETY: a part of generation `seen` can only be claimed while `run` waits for that
+            // job's parts to finish, so `f` is alive whenever it is called.
             let f = unsafe { &*job.f };
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(idx)));
+            run_parts(shared, seen, job.parts, f);
         }
-        shared.pending.fetch_sub(1, Ordering::AcqRel);
+        let _ = idx;
     }
 }
 
