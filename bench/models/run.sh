@@ -29,6 +29,7 @@ for t in $THREADS; do
   $B llm --threads "$t" --repeats 1 --gen-tokens 32 --backend candle --weights q8_0 --prompt-file "$OUT/prompt.txt" | tee -a "$OUT/results.jsonl"
   $V bench/models/onnx_embed_bench.py --threads "$t" --repeats "$REPEATS" 2>/dev/null | tee -a "$OUT/results.jsonl"
   $B embed --threads "$t" --repeats "$REPEATS" --sentences-file "$OUT/sentences.txt" | tee -a "$OUT/results.jsonl"
+  $B embed --threads "$t" --repeats "$REPEATS" --backend candle --sentences-file "$OUT/sentences.txt" | tee -a "$OUT/results.jsonl"
 done
 
 python3 - "$OUT/results.jsonl" <<'PY'
@@ -48,8 +49,10 @@ for t in threads:
             print(f"  {t} thread(s) {eng:<20} vs llama.cpp: prompt {r['prompt_tok_s']/base['prompt_tok_s']:.2f}x  "
                   f"generation {r['gen_tok_s']/base['gen_tok_s']:.2f}x  time-to-first-token {base['ttft_ms']/r['ttft_ms']:.2f}x  "
                   f"peak RSS {r['peak_rss_mb']:.0f} vs {base['peak_rss_mb']:.0f} MB")
-    ob, br = by.get(("onnxruntime-int8", t)), by.get(("brain-candle-f32", t))
-    if ob and br:
-        print(f"  {t} thread(s) MiniLM brain (candle f32) vs ONNX Runtime int8: {br['sentences_per_s']/ob['sentences_per_s']:.2f}x sentences/s  "
-              f"peak RSS {br['peak_rss_mb']:.0f} vs {ob['peak_rss_mb']:.0f} MB")
+    ob = by.get(("onnxruntime-int8", t))
+    for eng in ("brain-native-int8", "brain-candle-f32"):
+        br = by.get((eng, t))
+        if ob and br:
+            print(f"  {t} thread(s) MiniLM {eng:<18} vs ONNX Runtime int8: {br['sentences_per_s']/ob['sentences_per_s']:.2f}x sentences/s  "
+                  f"peak RSS {br['peak_rss_mb']:.0f} vs {ob['peak_rss_mb']:.0f} MB")
 PY

@@ -2,7 +2,7 @@
 //! Runtime; see bench/models/README.md). Prints one JSON line per measurement.
 //!
 //!   bench_models llm   --threads N [--backend native|candle] [--weights q8_0|stored] [--prompt-file F] [--prompt-tokens 256] [--gen-tokens 128] [--repeats 3] [--model PATH]
-//!   bench_models embed --threads N [--sentences-file F] [--sentences 512] [--batch 32] [--repeats 3] [--dir PATH]
+//!   bench_models embed --threads N [--backend native|candle] [--sentences-file F] [--sentences 512] [--batch 32] [--repeats 3] [--dir PATH]
 //!
 //! Figures are medians of the repeats; peak RSS is the process's high-water mark (VmHWM).
 
@@ -97,7 +97,14 @@ fn main() {
                 unsafe { std::env::set_var("CANDLE_NUM_THREADS", threads.to_string()) };
             }
             let dir = arg(&args, "--dir").map(std::path::PathBuf::from).unwrap_or_else(|| models::default_models_dir().join(models::DEFAULT_EMBEDDER));
-            let e = BertEmbedder::load(&dir).unwrap().with_batch(batch);
+            let backend = match arg(&args, "--backend").as_deref() {
+                None | Some("native") => models::EmbedBackend::Native,
+                Some("candle") => models::EmbedBackend::Candle,
+                Some(o) => panic!("--backend native|candle, not {o}"),
+            };
+            let e = BertEmbedder::load_with(&dir.join("model.safetensors"), &dir.join("config.json"), &dir.join("tokenizer.json"), backend, Some(threads))
+                .unwrap()
+                .with_batch(batch);
             let sentences: Vec<String> = match arg(&args, "--sentences-file") {
                 Some(f) => std::fs::read_to_string(f).unwrap().lines().map(str::to_string).take(n).collect(),
                 None => (0..n).map(|i| format!("Question {i}: what time does the shop open on day {} and is there parking nearby?", i % 7)).collect(),
@@ -112,7 +119,8 @@ fn main() {
                 rates.push(refs.len() as f64 / t.elapsed().as_secs_f64());
             }
             println!(
-                "{{\"engine\":\"brain-candle-f32\",\"threads\":{threads},\"batch\":{batch},\"sentences\":{},\"sentences_per_s\":{:.1},\"peak_rss_mb\":{:.0}}}",
+                "{{\"engine\":\"brain-{}\",\"threads\":{threads},\"batch\":{batch},\"sentences\":{},\"sentences_per_s\":{:.1},\"peak_rss_mb\":{:.0}}}",
+                if backend == models::EmbedBackend::Native { "native-int8" } else { "candle-f32" },
                 refs.len(),
                 median(rates),
                 peak_rss_mb()

@@ -149,3 +149,28 @@ fn splitting_the_native_products_across_threads_changes_no_bit() {
     let ids = model().encode("Do you deliver on Sundays? We need balloons for a party of twelve.").unwrap();
     assert_eq!(two.logits(&ids).unwrap(), model().logits(&ids).unwrap());
 }
+
+#[test]
+fn the_int8_encoder_agrees_with_candle_bert() {
+    use brain::models::EmbedBackend;
+    let dir = models::default_models_dir().join(models::DEFAULT_EMBEDDER);
+    let (w, c, t) = (dir.join("model.safetensors"), dir.join("config.json"), dir.join("tokenizer.json"));
+    let native = models::BertEmbedder::load_with(&w, &c, &t, EmbedBackend::Native, Some(2)).unwrap();
+    let candle = models::BertEmbedder::load_with(&w, &c, &t, EmbedBackend::Candle, Some(1)).unwrap();
+    let texts = [
+        "What time do you open on Saturday?",
+        "Our weekend opening hours are 9am to 5pm.",
+        "The unicorn piñata costs $24.",
+        "Can I bring my dog?",
+        "Standard shipping takes three to five business days and is free on orders over $75.",
+    ];
+    let (a, b) = (native.embed(&texts).unwrap(), candle.embed(&texts).unwrap());
+    let cos = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
+    for (x, y) in a.iter().zip(&b) {
+        assert!((cos(x, x) - 1.0).abs() < 1e-4);
+        println!("int8 vs f32 cosine {:.5}", cos(x, y));
+        assert!(cos(x, y) > 0.99, "int8 vs f32 cosine {}", cos(x, y));
+    }
+    // The same ranking of pairs.
+    assert!(cos(&a[0], &a[1]) > cos(&a[0], &a[2]) + 0.2);
+}

@@ -2,7 +2,7 @@
 //! heads over a per-session f32 cache, SwiGLU feed-forward, tied or separate output layer.
 
 use crate::pool::Pool;
-use crate::quant::{Q8Rows, QMatrix, attend, have_avx2, matmul_rows};
+use crate::quant::{Q8Rows, QMatrix, attend, have_avx2, matmul_par};
 
 /// One transformer block's weights.
 pub struct Layer {
@@ -76,39 +76,8 @@ impl Model {
         self.simd = on && have_avx2();
     }
 
-    /// `out[t × w.rows + r] = W[r] · a[t]`, rows split across the pool.
     fn matmul(&self, w: &QMatrix, a: &Q8Rows, out: &mut Vec<f32>) {
-        out.resize(a.rows() * w.rows, 0.0);
-        let simd = self.simd;
-        let n = w.rows;
-        let work = a.rows() * n * w.cols;
-        // More parts than threads: a worker the OS preempts mid-part holds the caller up for less.
-        let parts = if work < 64 * 1024 { 1 } else { (self.pool.threads() * 4).min(n / 16).max(1) };
-        if parts == 1 {
-            matmul_rows(w, a, 0..n, out, simd);
-            return;
-        }
-        let ptr = SendPtr(out.as_mut_ptr());
-        let len = out.len();
-        self.pool.run(parts, &|i| {
-            let lo = n * i / parts;
-            let hi = n * (i + 1) / parts;
-            // SAFETY: each part writes only columns lo..hi of every output row: disjoint.
-            let out = unsafe { std::slice::from_raw_parts_mut(ptr.get(), len) };
-            matmul_rows(w, a, lo..hi, out, simd);
-        });
-    }
-}
-
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: used only to hand disjoint column ranges of one buffer to pool workers.
-unsafe impl Send for SendPtr {}
-// SAFETY: as above.
-unsafe impl Sync for SendPtr {}
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
+        matmul_par(&self.pool, w, a, out, self.simd);
     }
 }
 

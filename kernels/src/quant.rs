@@ -34,7 +34,9 @@ impl Q8Rows {
             let id = if d > 0.0 { 1.0 / d } else { 0.0 };
             let mut sum = 0i32;
             for (q, v) in self.qs[b * QK..(b + 1) * QK].iter_mut().zip(block) {
-                let r = (v * id).round() as i32;
+                // Round half away from zero, like roundf (which does not inline).
+                let x = v * id;
+                let r = (x + 0.5f32.copysign(x)) as i32;
                 *q = r.clamp(-127, 127) as i8;
                 sum += *q as i32;
             }
@@ -91,6 +93,19 @@ impl QMatrix {
         (cols % QK == 0 && blocks.len() == rows * cols / QK * format.block_bytes()).then_some(QMatrix { rows, cols, format, blocks })
     }
 
+    /// Quantizes f32 rows to Q8_0 blocks (`cols` a multiple of 32).
+    pub fn q8_0_from_f32(x: &[f32], rows: usize, cols: usize) -> Option<QMatrix> {
+        let mut blocks = Vec::with_capacity(rows * cols / QK * 34);
+        for block in x.chunks_exact(QK) {
+            let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let d = f16_to_f32(f32_to_f16(amax / 127.0));
+            let id = if d > 0.0 { 1.0 / d } else { 0.0 };
+            blocks.extend(f32_to_f16(d).to_le_bytes());
+            blocks.extend(block.iter().map(|v| ((v * id).round().clamp(-127.0, 127.0) as i8) as u8));
+        }
+        QMatrix::new(rows, cols, Format::Q8_0, blocks)
+    }
+
     /// Row `r` as f32 (embedding lookup).
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
         let nb = self.blocks_per_row();
@@ -142,14 +157,52 @@ pub fn matmul_rows(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usize>, out: &
     assert!(out.len() >= t_all * n && rows.end <= n && a.cols == w.cols, "matmul shapes");
     let mut t = 0;
     while t < t_all {
-        let take = (t_all - t).min(4);
+        let take = (t_all - t).min(8);
         match take {
+            8 => rows_block::<8>(w, a, rows.clone(), t, out, simd),
+            7 => rows_block::<7>(w, a, rows.clone(), t, out, simd),
+            6 => rows_block::<6>(w, a, rows.clone(), t, out, simd),
+            5 => rows_block::<5>(w, a, rows.clone(), t, out, simd),
             4 => rows_block::<4>(w, a, rows.clone(), t, out, simd),
             3 => rows_block::<3>(w, a, rows.clone(), t, out, simd),
             2 => rows_block::<2>(w, a, rows.clone(), t, out, simd),
             _ => rows_block::<1>(w, a, rows.clone(), t, out, simd),
         }
         t += take;
+    }
+}
+
+/// `out[t × w.rows + r] = W[r] · a[t]` with the weight rows split across `pool` (parts claimed
+/// by whichever thread is free; several per thread, so a preempted worker holds up little).
+pub fn matmul_par(pool: &crate::pool::Pool, w: &QMatrix, a: &Q8Rows, out: &mut Vec<f32>, simd: bool) {
+    out.resize(a.rows() * w.rows, 0.0);
+    let n = w.rows;
+    let work = a.rows() * n * w.cols;
+    let parts = if work < 64 * 1024 { 1 } else { (pool.threads() * 4).min(n / 16).max(1) };
+    if parts == 1 {
+        matmul_rows(w, a, 0..n, out, simd);
+        return;
+    }
+    let ptr = SendPtr(out.as_mut_ptr());
+    let len = out.len();
+    pool.run(parts, &|i| {
+        let lo = n * i / parts;
+        let hi = n * (i + 1) / parts;
+        // SAFETY: each part writes only columns lo..hi of every output row: disjoint.
+        let out = unsafe { std::slice::from_raw_parts_mut(ptr.get(), len) };
+        matmul_rows(w, a, lo..hi, out, simd);
+    });
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: used only to hand disjoint column ranges of one buffer to pool workers.
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    fn get(self) -> *mut f32 {
+        self.0
     }
 }
 
@@ -165,7 +218,7 @@ fn rows_block<const R: usize>(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usi
     let _ = simd;
     let n = w.rows;
     for r in rows {
-        let mut acc = [0f32; 4];
+        let mut acc = [0f32; 8];
         scalar_dot::<R>(w, r, a, t0, &mut acc);
         for (k, v) in acc.iter().take(R).enumerate() {
             out[(t0 + k) * n + r] = *v;
@@ -173,7 +226,7 @@ fn rows_block<const R: usize>(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usi
     }
 }
 
-fn scalar_dot<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out: &mut [f32; 4]) {
+fn scalar_dot<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out: &mut [f32; 8]) {
     let nb = w.blocks_per_row();
     let bb = w.format.block_bytes();
     for k in 0..R {
@@ -232,7 +285,7 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn rows<const R: usize>(w: &QMatrix, a: &Q8Rows, rows: std::ops::Range<usize>, t0: usize, out: &mut [f32]) {
         let n = w.rows;
-        let mut acc = [0f32; 4];
+        let mut acc = [0f32; 8];
         for r in rows {
             // SAFETY: as the caller's.
             unsafe {
@@ -250,7 +303,7 @@ mod avx2 {
     /// Q4_1 weights row `r` against `R` activation rows from `t0`.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn dot_q4_1<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out: &mut [f32; 4]) {
+    unsafe fn dot_q4_1<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out: &mut [f32; 8]) {
         let nb = w.blocks_per_row();
         let mask = _mm_set1_epi8(0x0f);
         let ones = _mm256_set1_epi16(1);
@@ -284,7 +337,7 @@ mod avx2 {
     /// Q8_0 weights row `r` against `R` activation rows from `t0`.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn dot_q8_0<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out: &mut [f32; 4]) {
+    unsafe fn dot_q8_0<const R: usize>(w: &QMatrix, r: usize, a: &Q8Rows, t0: usize, out: &mut [f32; 8]) {
         let nb = w.blocks_per_row();
         let ones = _mm256_set1_epi16(1);
         let mut acc = [_mm256_setzero_ps(); R];

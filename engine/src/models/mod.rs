@@ -10,7 +10,7 @@ mod native;
 mod tokenizer;
 
 pub use chat::ChatTemplate;
-pub use embed::{BertEmbedder, default_models_dir};
+pub use embed::{BertEmbedder, EmbedBackend, default_models_dir};
 pub use llm::{Backend, LocalModel, ModelOptions, Output, SamplingOptions, SharedModel, StopReason, WeightFormat};
 pub use tokenizer::{SpecialTokens, from_gguf as tokenizer_from_gguf, special_tokens};
 

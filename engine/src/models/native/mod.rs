@@ -33,19 +33,6 @@ fn f32_tensor(ct: &gguf_file::Content, r: &mut (impl Read + Seek), name: &str) -
     t.map_err(|e| model_err(format!("cannot read tensor {name}: {e}")))
 }
 
-/// Quantizes f32 rows to Q8_0 blocks (for tensor types without a native kernel).
-fn q8_0_from_f32(x: &[f32], rows: usize, cols: usize) -> Option<QMatrix> {
-    let mut blocks = Vec::with_capacity(rows * cols / QK * 34);
-    for block in x.chunks_exact(QK) {
-        let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let d = quant::f16_to_f32(quant::f32_to_f16(amax / 127.0));
-        let id = if d > 0.0 { 1.0 / d } else { 0.0 };
-        blocks.extend(quant::f32_to_f16(d).to_le_bytes());
-        blocks.extend(block.iter().map(|v| ((v * id).round().clamp(-127.0, 127.0) as i8) as u8));
-    }
-    QMatrix::new(rows, cols, Format::Q8_0, blocks)
-}
-
 fn matrix(ct: &gguf_file::Content, r: &mut (impl Read + Seek), name: &str, rows: usize, cols: usize) -> Result<QMatrix> {
     let (dtype, dims, data) = read_tensor(ct, r, name)?;
     if dims.iter().product::<usize>() != rows * cols || cols % QK != 0 {
@@ -67,7 +54,7 @@ fn matrix(ct: &gguf_file::Content, r: &mut (impl Read + Seek), name: &str, rows:
             }
             QMatrix::new(rows, cols, Format::Q4_1, blocks)
         }
-        _ => q8_0_from_f32(&f32_tensor(ct, r, name)?, rows, cols),
+        _ => QMatrix::q8_0_from_f32(&f32_tensor(ct, r, name)?, rows, cols),
     };
     m.ok_or_else(|| model_err(format!("tensor {name}: {len} bytes of {dtype:?} do not fill {rows}×{cols}")))
 }
