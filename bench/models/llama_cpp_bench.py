@@ -27,13 +27,11 @@ import statistics
 import sys
 import time
 
+from _common import log, peak_rss_mb, warn_if_busy
+
 N_CTX = 2048
 N_BATCH = 512
 SEED = 1234
-
-
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,17 +82,6 @@ def make_prompt_text(n_paragraphs=20, seed=SEED):
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def warn_if_busy():
-    load1 = os.getloadavg()[0]
-    if load1 > 0.5:
-        log(f"WARNING: 1-min load average is {load1:.2f}; other processes will skew the numbers")
-    return load1
-
-
-def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
 def main():

@@ -24,14 +24,12 @@ import statistics
 import sys
 import time
 
+from _common import log, peak_rss_mb, warn_if_busy
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_TOKENIZER = os.path.join(REPO, "models", "minilm", "tokenizer.json")
 MAX_LEN = 128
 SEED = 20240517
-
-
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,17 +114,6 @@ def make_sentences(n, seed=SEED):
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def warn_if_busy():
-    load1 = os.getloadavg()[0]
-    if load1 > 0.5:
-        log(f"WARNING: 1-min load average is {load1:.2f}; other processes will skew the numbers")
-    return load1
-
-
-def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
 def model_file():
